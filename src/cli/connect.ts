@@ -1,0 +1,51 @@
+import { MongoClient, MongoParseError, type Db } from 'mongodb';
+import { BackfillRuntimeError, UsageError } from '../errors.js';
+import { redactConnectionString, scrub, secretsOf } from '../config/redact.js';
+import { isAuthError } from '../write/server-errors.js';
+
+export interface Connection {
+  client: MongoClient;
+  db: Db;
+  serverLabel: string;
+}
+
+/**
+ * Connects and checks the server answers. `useBigInt64` makes Int64 values read back as bigint,
+ * so `sequence` round-trips with its BSON type. TLS options (tls, tlsCAFile, tlsCertificateKeyFile)
+ * go through the URI or the --tls-* flags.
+ */
+export async function connect(
+  uri: string,
+  database: string,
+  tls: { caFile?: string; certificateKeyFile?: string },
+): Promise<Connection> {
+  const secrets = secretsOf(uri);
+  let client: MongoClient;
+  try {
+    client = new MongoClient(uri, {
+      useBigInt64: true,
+      appName: 'taskrunner-backfill',
+      serverSelectionTimeoutMS: 15_000,
+      ...(tls.caFile ? { tls: true, tlsCAFile: tls.caFile } : {}),
+      ...(tls.certificateKeyFile ? { tls: true, tlsCertificateKeyFile: tls.certificateKeyFile } : {}),
+    });
+  } catch (error) {
+    if (error instanceof MongoParseError || error instanceof TypeError) {
+      throw new UsageError(`the connection string is not valid: ${scrub((error as Error).message, secrets)}`);
+    }
+    throw error;
+  }
+  const db = client.db(database);
+  try {
+    await client.connect();
+    await db.command({ ping: 1 });
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    const message = scrub((error as Error).message, secrets);
+    if (isAuthError(error) || /auth/i.test(message)) {
+      throw new BackfillRuntimeError('DB_AUTH_FAILED', `authentication to ${redactConnectionString(uri)} failed: ${message}. Check the user, password and authSource.`);
+    }
+    throw new BackfillRuntimeError('DB_CONNECT_FAILED', `cannot reach ${redactConnectionString(uri)}: ${message}. Check the host, port, TLS options and that the server is running.`);
+  }
+  return { client, db, serverLabel: redactConnectionString(uri) };
+}

@@ -1,0 +1,78 @@
+import type { ImportTally, KeptNewer } from './import-tally.js';
+import {
+  COLLECTION_ROLES,
+  OUTCOMES,
+  type CollectionRole,
+  type Conflict,
+  type OutcomeCounts,
+  type Rejection,
+  type WarningEntry,
+} from './types.js';
+
+/** The result of `import` and `plan`: one object, the `--json` output as it is. */
+export interface ImportReport {
+  command: 'import' | 'plan';
+  tool: { name: string; version: string };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  source: string;
+  /** Database name and the server, credentials removed; absent for `plan`. */
+  database?: { name: string; server: string };
+  /** Whether the run went through every file (false when stopped by a signal or an outage). */
+  complete: boolean;
+  files: Record<CollectionRole, number> & { ignored: number; skippedUnchanged: number };
+  collections: Record<CollectionRole, { name: string } & OutcomeCounts>;
+  totals: OutcomeCounts;
+  /** In `plan`, `inserted` counts are what an import would write; nothing else applies. */
+  rejections: Rejection[];
+  conflicts: Conflict[];
+  keptNewer: KeptNewer[];
+  /** True when the lists above were cut at the detail limit (the counts are still exact). */
+  detailsTruncated: boolean;
+  orphanRunIds: string[];
+  warnings: WarningEntry[];
+  exitCode: number;
+}
+
+export interface ReportFrame {
+  command: 'import' | 'plan';
+  tool: { name: string; version: string };
+  startedAt: Date;
+  finishedAt: Date;
+  source: string;
+  database?: { name: string; server: string };
+  complete: boolean;
+  files: Record<CollectionRole, number> & { ignored: number; skippedUnchanged: number };
+  collectionNames: Record<CollectionRole, string>;
+}
+
+export function buildImportReport(frame: ReportFrame, tally: ImportTally, exitCode: number): ImportReport {
+  const collections = Object.fromEntries(
+    COLLECTION_ROLES.map((role) => [role, { name: frame.collectionNames[role], ...tally.counts[role] }]),
+  ) as ImportReport['collections'];
+  const totals = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, tally.total(outcome)])) as OutcomeCounts;
+  return {
+    command: frame.command,
+    tool: frame.tool,
+    startedAt: frame.startedAt.toISOString(),
+    finishedAt: frame.finishedAt.toISOString(),
+    durationMs: frame.finishedAt.getTime() - frame.startedAt.getTime(),
+    source: frame.source,
+    ...(frame.database ? { database: frame.database } : {}),
+    complete: frame.complete,
+    files: frame.files,
+    collections,
+    totals,
+    rejections: tally.rejections,
+    conflicts: tally.conflicts,
+    keptNewer: tally.keptNewer,
+    detailsTruncated:
+      tally.rejections.length < totals.rejected ||
+      tally.conflicts.length < totals.conflict ||
+      tally.keptNewer.length < totals.keptNewer,
+    orphanRunIds: [...tally.orphanRunIds].sort(),
+    warnings: tally.warningList(),
+    exitCode,
+  };
+}

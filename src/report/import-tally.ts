@@ -1,0 +1,97 @@
+import {
+  COLLECTION_ROLES,
+  OUTCOMES,
+  type CollectionRole,
+  type Conflict,
+  type Outcome,
+  type OutcomeCounts,
+  type Rejection,
+  type WarningCode,
+  type WarningEntry,
+} from './types.js';
+
+/** How many rejections, conflicts and kept-newer keys the report lists in full (all are counted). */
+export const DEFAULT_DETAIL_LIMIT = 1000;
+
+export function emptyCounts(): OutcomeCounts {
+  return Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as OutcomeCounts;
+}
+
+/** The kept-newer documents: the database copy is newer than the file, so the file was not applied. */
+export interface KeptNewer {
+  collection: CollectionRole;
+  key: string;
+  file: string;
+}
+
+/**
+ * Accumulates outcomes while a run proceeds. Counts are exact; the detail lists stop at a limit so
+ * a tree with millions of bad lines cannot exhaust memory (the --rejects file has them all).
+ */
+export class ImportTally {
+  readonly counts: Record<CollectionRole, OutcomeCounts> = Object.fromEntries(
+    COLLECTION_ROLES.map((role) => [role, emptyCounts()]),
+  ) as Record<CollectionRole, OutcomeCounts>;
+  readonly rejections: Rejection[] = [];
+  readonly conflicts: Conflict[] = [];
+  readonly keptNewer: KeptNewer[] = [];
+  readonly orphanRunIds = new Set<string>();
+  private readonly warnings = new Map<string, WarningEntry>();
+
+  constructor(
+    private readonly detailLimit = DEFAULT_DETAIL_LIMIT,
+    private readonly onRejection?: (rejection: Rejection) => void,
+  ) {}
+
+  count(role: CollectionRole, outcome: Outcome, n = 1): void {
+    this.counts[role][outcome] += n;
+  }
+
+  reject(rejection: Rejection): void {
+    this.count(rejection.collection, 'rejected');
+    if (this.rejections.length < this.detailLimit) this.rejections.push(rejection);
+    this.onRejection?.(rejection);
+  }
+
+  conflict(conflict: Conflict): void {
+    this.count(conflict.collection, 'conflict');
+    if (this.conflicts.length < this.detailLimit) this.conflicts.push(conflict);
+  }
+
+  keepNewer(entry: KeptNewer): void {
+    this.count(entry.collection, 'keptNewer');
+    if (this.keptNewer.length < this.detailLimit) this.keptNewer.push(entry);
+  }
+
+  warn(code: WarningCode, message: string): void {
+    const key = `${code}\u0000${message}`;
+    const entry = this.warnings.get(key);
+    if (entry) entry.count += 1;
+    else this.warnings.set(key, { code, message, count: 1 });
+  }
+
+  warningList(): WarningEntry[] {
+    return [...this.warnings.values()];
+  }
+
+  /** Adds another tally (a batch's, kept apart until the batch succeeded) into this one. */
+  merge(other: ImportTally): void {
+    for (const role of COLLECTION_ROLES) {
+      for (const outcome of OUTCOMES) {
+        if (outcome === 'rejected' || outcome === 'conflict' || outcome === 'keptNewer') continue;
+        this.counts[role][outcome] += other.counts[role][outcome];
+      }
+    }
+    for (const rejection of other.rejections) this.reject(rejection);
+    for (const conflict of other.conflicts) this.conflict(conflict);
+    for (const entry of other.keptNewer) this.keepNewer(entry);
+    for (const runId of other.orphanRunIds) this.orphanRunIds.add(runId);
+    for (const warning of other.warnings.values()) {
+      for (let i = 0; i < warning.count; i++) this.warn(warning.code, warning.message);
+    }
+  }
+
+  total(outcome: Outcome): number {
+    return COLLECTION_ROLES.reduce((sum, role) => sum + this.counts[role][outcome], 0);
+  }
+}

@@ -1,0 +1,57 @@
+import Table from 'cli-table3';
+import type { ImportReport } from './import-report.js';
+import { COLLECTION_ROLES, OUTCOMES } from './types.js';
+
+const SHOWN_DETAILS = 20;
+
+/** The human summary of an import or plan, for stdout. */
+export function renderImportText(report: ImportReport): string {
+  const lines: string[] = [];
+  const verb = report.command === 'plan' ? 'Plan (dry run, nothing written)' : 'Import';
+  lines.push(`${verb} of ${report.source}${report.database ? ` into ${report.database.name} on ${report.database.server}` : ''}`);
+  lines.push(
+    `Files: ${report.files.runs} run state, ${report.files.logs} log, ${report.files.approvals} approvals, ` +
+      `${report.files.artifacts} artifact manifests; ${report.files.ignored} ignored` +
+      (report.files.skippedUnchanged > 0 ? `; ${report.files.skippedUnchanged} skipped (unchanged since the last import)` : ''),
+  );
+  const table = new Table({
+    head: ['collection', ...OUTCOMES.map((outcome) => (report.command === 'plan' && outcome === 'inserted' ? 'to write' : outcome))],
+    style: { head: [], border: [] },
+  });
+  for (const role of COLLECTION_ROLES) {
+    const counts = report.collections[role];
+    table.push([counts.name, ...OUTCOMES.map((outcome) => String(counts[outcome]))]);
+  }
+  table.push(['total', ...OUTCOMES.map((outcome) => String(report.totals[outcome]))]);
+  lines.push(table.toString());
+  if (report.rejections.length > 0) {
+    lines.push(`Rejected records (${report.totals.rejected}):`);
+    for (const rejection of report.rejections.slice(0, SHOWN_DETAILS)) {
+      const where = rejection.line === undefined ? rejection.file : `${rejection.file}:${rejection.line}`;
+      lines.push(`  ${where}: [${rejection.reason}] ${rejection.message}. ${rejection.hint}`);
+    }
+    if (report.totals.rejected > SHOWN_DETAILS) lines.push(`  ... ${report.totals.rejected - SHOWN_DETAILS} more (use --json or --rejects FILE for all)`);
+  }
+  if (report.conflicts.length > 0) {
+    lines.push(`Conflicts, left untouched in the database (${report.totals.conflict}):`);
+    for (const conflict of report.conflicts.slice(0, SHOWN_DETAILS)) {
+      lines.push(`  ${conflict.collection} ${conflict.key} (${conflict.file}${conflict.line === undefined ? '' : `:${conflict.line}`}): differs in ${conflict.fields.join(', ')}`);
+    }
+  }
+  if (report.keptNewer.length > 0) {
+    lines.push(`Kept newer database copies (${report.totals.keptNewer}): ${report.keptNewer.slice(0, SHOWN_DETAILS).map((k) => `${k.collection} ${k.key}`).join(', ')}`);
+  }
+  if (report.orphanRunIds.length > 0) lines.push(`Orphans (files with no state file): ${report.orphanRunIds.join(', ')}`);
+  if (report.warnings.length > 0) {
+    lines.push('Warnings:');
+    for (const warning of report.warnings) lines.push(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
+  }
+  lines.push(outcomeLine(report));
+  return `${lines.join('\n')}\n`;
+}
+
+function outcomeLine(report: ImportReport): string {
+  if (!report.complete) return 'Stopped before the end. Run the same command again to resume; nothing is duplicated.';
+  if (report.exitCode === 0) return 'Done: every record is accounted for.';
+  return 'Done, with rejections or conflicts: see above. Fix the source and run the same command again.';
+}

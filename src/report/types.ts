@@ -1,0 +1,87 @@
+/**
+ * Report shapes shared by every command. A run returns one of these instead of throwing halfway:
+ * every source record ends with exactly one outcome.
+ */
+
+/** The four data collections, by role. Their database names come from config. */
+export type CollectionRole = 'runs' | 'logs' | 'approvals' | 'artifacts';
+export const COLLECTION_ROLES: readonly CollectionRole[] = ['runs', 'logs', 'approvals', 'artifacts'];
+
+/** What happened to one record. */
+export type Outcome = 'inserted' | 'updated' | 'unchanged' | 'keptNewer' | 'conflict' | 'rejected';
+export const OUTCOMES: readonly Outcome[] = [
+  'inserted',
+  'updated',
+  'unchanged',
+  'keptNewer',
+  'conflict',
+  'rejected',
+];
+
+export type OutcomeCounts = Record<Outcome, number>;
+
+/**
+ * Stable reason codes for rejected records (documented in the README; never renamed, only added).
+ */
+export type ReasonCode =
+  | 'empty-file'
+  | 'unreadable'
+  | 'invalid-utf8'
+  | 'invalid-json'
+  | 'wrong-shape'
+  | 'missing-field'
+  | 'invalid-field'
+  | 'invalid-date'
+  | 'unknown-enum'
+  | 'duplicate-key'
+  | 'ambiguous-run-id'
+  | 'run-id-mismatch'
+  | 'too-deep'
+  | 'line-too-long'
+  | 'file-too-large'
+  | 'document-too-large'
+  | 'server-refused';
+
+/** One rejected record: where it is, why, and how to fix it. */
+export interface Rejection {
+  collection: CollectionRole;
+  /** Path relative to the source root, with `/` separators. */
+  file: string;
+  /** 1-based line for log files; absent for whole-file JSON documents. */
+  line?: number;
+  /** Byte offset of the record's first byte in the file, when known. */
+  byteOffset?: number;
+  reason: ReasonCode;
+  message: string;
+  /** What the operator can do about it. */
+  hint: string;
+  /** A bounded excerpt of the raw input, when it helps. */
+  excerpt?: string;
+}
+
+/** A database document whose key matches but whose content differs, and which was left alone. */
+export interface Conflict {
+  collection: CollectionRole;
+  key: string;
+  file: string;
+  line?: number;
+  /** Top-level fields that differ. */
+  fields: string[];
+}
+
+export type WarningCode =
+  | 'unknown-field'
+  | 'unknown-artifact-status'
+  | 'metadata-converted'
+  | 'key-escaped'
+  | 'empty-log-file'
+  | 'orphan'
+  | 'run-id-from-file-name'
+  | 'server-feature-missing'
+  | 'duplicate-run-id';
+
+export interface WarningEntry {
+  code: WarningCode;
+  message: string;
+  count: number;
+}

@@ -1,0 +1,251 @@
+import type { AnyBulkWriteOperation, Collection, Document, Filter } from 'mongodb';
+import type { ImportTally } from '../report/import-tally.js';
+import type { CollectionRole } from '../report/types.js';
+import { differingFields } from './compare-documents.js';
+import type { PendingRecord } from './pending-record.js';
+import { DUPLICATE_KEY } from './server-errors.js';
+import { perDocumentErrors } from './write-errors.js';
+
+/** How one versioned collection (runs, artifacts, approvals) is keyed and ordered in time. */
+export interface VersionedCollectionSpec {
+  role: CollectionRole;
+  /** The unique key as text, for maps and reports. */
+  keyOf(doc: Document): string;
+  /** A filter that finds the stored documents for these records (by unique key). */
+  findFilter(docs: readonly Document[]): Document;
+  /** Date fields that order versions, most significant first (null sorts before any date). */
+  versionFields: readonly string[];
+}
+
+export const RUNS_SPEC: VersionedCollectionSpec = {
+  role: 'runs',
+  keyOf: (doc) => String(doc._id),
+  findFilter: (docs) => ({ _id: { $in: docs.map((doc) => doc._id as string) } }),
+  versionFields: ['updatedAt'],
+};
+
+export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
+  role: 'artifacts',
+  keyOf: (doc) => `${String(doc.runId)}#${String(doc.name)}`,
+  findFilter: (docs) => ({ $or: docs.map((doc) => ({ runId: doc.runId as unknown, name: doc.name as unknown })) }),
+  versionFields: ['capturedAt'],
+};
+
+export const APPROVALS_SPEC: VersionedCollectionSpec = {
+  role: 'approvals',
+  keyOf: (doc) => `${String(doc.runId)}#${String(doc.approvalId)}`,
+  findFilter: (docs) => ({
+    $or: docs.map((doc) => ({ runId: doc.runId as unknown, approvalId: doc.approvalId as unknown })),
+  }),
+  versionFields: ['completedAt', 'requestedAt'],
+};
+
+/** What to do with one record, given what the database holds. Pure. */
+export type Decision =
+  | { action: 'insert' }
+  | { action: 'unchanged' }
+  | { action: 'replace'; stored: Document }
+  | { action: 'keptNewer' }
+  | { action: 'conflict'; fields: string[] };
+
+/**
+ * The layout page's re-run rules: a stored document is replaced only when the file's version is
+ * newer; an older file leaves a newer stored copy alone (`keptNewer`); the same version with other
+ * content is a `conflict`. `overwrite` (an explicit operator flag) replaces in both cases.
+ */
+export function decide(
+  doc: Document,
+  stored: Document | undefined,
+  versionFields: readonly string[],
+  overwrite: boolean,
+): Decision {
+  if (!stored) return { action: 'insert' };
+  const fields = differingFields(doc, stored);
+  if (fields.length === 0) return { action: 'unchanged' };
+  const order = compareVersions(versionOf(doc, versionFields), versionOf(stored, versionFields));
+  if (order > 0 || overwrite) return { action: 'replace', stored };
+  if (order < 0) return { action: 'keptNewer' };
+  return { action: 'conflict', fields };
+}
+
+/** Version as numbers; null or missing dates are -Infinity, anything else unreadable is NaN. */
+export function versionOf(doc: Document, fields: readonly string[]): number[] {
+  return fields.map((field) => {
+    const value: unknown = doc[field];
+    if (value === null || value === undefined) return Number.NEGATIVE_INFINITY;
+    return value instanceof Date ? value.getTime() : Number.NaN;
+  });
+}
+
+/** >0 when a is newer, <0 when b is newer, 0 when equal or not comparable (then a conflict). */
+export function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const left = a[i] as number;
+    const right = b[i] as number;
+    if (Number.isNaN(left) || Number.isNaN(right)) return 0;
+    if (left !== right) return left > right ? 1 : -1;
+  }
+  return 0;
+}
+
+/** How often a record is re-decided when the database changes under the importer. */
+const MAX_ROUNDS = 4;
+
+/**
+ * Writes a batch of runs, artifacts or approvals: read what is stored, decide per record, insert
+ * the new ones (unordered insertMany) and replace the older ones with a guard on the stored
+ * version, so a write by the live service between our read and our write is never clobbered.
+ * Records the database changed under us are read and decided again.
+ */
+export async function upsertVersionedBatch(
+  collection: Collection<Document>,
+  spec: VersionedCollectionSpec,
+  records: readonly PendingRecord<Document>[],
+  tally: ImportTally,
+  overwrite: boolean,
+): Promise<void> {
+  let pending = [...records];
+  for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round++) {
+    pending = await writeRound(collection, spec, pending, tally, overwrite);
+  }
+  for (const record of pending) {
+    tally.conflict({
+      collection: spec.role,
+      key: spec.keyOf(record.doc),
+      file: record.origin.file,
+      line: record.origin.line,
+      fields: ['(changed by another writer during the import)'],
+    });
+  }
+}
+
+async function writeRound(
+  collection: Collection<Document>,
+  spec: VersionedCollectionSpec,
+  records: readonly PendingRecord<Document>[],
+  tally: ImportTally,
+  overwrite: boolean,
+): Promise<PendingRecord<Document>[]> {
+  const stored = await fetchStored(collection, spec, records.map((record) => record.doc));
+  const inserts: PendingRecord<Document>[] = [];
+  const replaces: Array<{ record: PendingRecord<Document>; stored: Document }> = [];
+  // Two records with one key in a batch (e.g. two state files claiming one runId): the second waits
+  // for the next round, where it is decided against the first.
+  const claimed = new Set<string>();
+  const again: PendingRecord<Document>[] = [];
+  for (const record of records) {
+    const key = spec.keyOf(record.doc);
+    if (claimed.has(key)) {
+      again.push(record);
+      continue;
+    }
+    claimed.add(key);
+    const decision = decide(record.doc, stored.get(key), spec.versionFields, overwrite);
+    const where = { collection: spec.role, key, file: record.origin.file, line: record.origin.line };
+    switch (decision.action) {
+      case 'insert':
+        inserts.push(record);
+        break;
+      case 'replace':
+        replaces.push({ record, stored: decision.stored });
+        break;
+      case 'unchanged':
+        tally.count(spec.role, 'unchanged');
+        break;
+      case 'keptNewer':
+        tally.keepNewer({ collection: spec.role, key, file: record.origin.file });
+        break;
+      case 'conflict':
+        tally.conflict({ ...where, fields: decision.fields });
+        break;
+    }
+  }
+  again.push(...(await insertNew(collection, spec, inserts, tally)));
+  again.push(...(await replaceOlder(collection, spec, replaces, tally)));
+  return again;
+}
+
+async function fetchStored(
+  collection: Collection<Document>,
+  spec: VersionedCollectionSpec,
+  docs: readonly Document[],
+): Promise<Map<string, Document>> {
+  const stored = new Map<string, Document>();
+  if (docs.length === 0) return stored;
+  for (const doc of await collection.find(spec.findFilter(docs) as Filter<Document>).toArray()) stored.set(spec.keyOf(doc), doc);
+  return stored;
+}
+
+/** Returns the records that met a duplicate key (someone inserted first): they are decided again. */
+async function insertNew(
+  collection: Collection<Document>,
+  spec: VersionedCollectionSpec,
+  inserts: readonly PendingRecord<Document>[],
+  tally: ImportTally,
+): Promise<PendingRecord<Document>[]> {
+  if (inserts.length === 0) return [];
+  let errors: ReturnType<typeof perDocumentErrors> = [];
+  try {
+    await collection.insertMany(inserts.map((record) => record.doc), { ordered: false });
+  } catch (error) {
+    errors = perDocumentErrors(error);
+    if (errors === undefined) throw error;
+  }
+  const again: PendingRecord<Document>[] = [];
+  for (const writeError of errors) {
+    const record = inserts[writeError.index];
+    if (!record) continue;
+    if (writeError.code === DUPLICATE_KEY) {
+      again.push(record);
+    } else {
+      tally.reject({
+        collection: spec.role,
+        file: record.origin.file,
+        line: record.origin.line,
+        reason: 'server-refused',
+        message: `the server refused ${spec.keyOf(record.doc)}: ${writeError.errmsg ?? `code ${writeError.code}`}`,
+        hint: 'Fix the record so it matches the documented shape, then re-run.',
+      });
+    }
+  }
+  tally.count(spec.role, 'inserted', inserts.length - errors.length);
+  return again;
+}
+
+/**
+ * Replaces stored documents guarded by their `_id` and version, keeping the stored `_id`. The
+ * bulk result only says how many matched, and FerretDB stops an update batch at its first error,
+ * so whenever not all matched, each one is read back to learn which were applied.
+ */
+async function replaceOlder(
+  collection: Collection<Document>,
+  spec: VersionedCollectionSpec,
+  replaces: ReadonlyArray<{ record: PendingRecord<Document>; stored: Document }>,
+  tally: ImportTally,
+): Promise<PendingRecord<Document>[]> {
+  if (replaces.length === 0) return [];
+  const operations: AnyBulkWriteOperation<Document>[] = replaces.map(({ record, stored }) => {
+    const filter: Document = { _id: stored._id as unknown };
+    for (const field of spec.versionFields) filter[field] = stored[field] ?? null;
+    const { _id: _ignored, ...replacement } = record.doc;
+    return { replaceOne: { filter: filter as Filter<Document>, replacement } };
+  });
+  let matched = -1;
+  try {
+    matched = (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
+  } catch (error) {
+    if (perDocumentErrors(error) === undefined) throw error;
+  }
+  if (matched === replaces.length) {
+    tally.count(spec.role, 'updated', replaces.length);
+    return [];
+  }
+  const now = await fetchStored(collection, spec, replaces.map(({ record }) => record.doc));
+  const again: PendingRecord<Document>[] = [];
+  for (const { record } of replaces) {
+    const current = now.get(spec.keyOf(record.doc));
+    if (current && differingFields(record.doc, current).length === 0) tally.count(spec.role, 'updated');
+    else again.push(record);
+  }
+  return again;
+}

@@ -1,0 +1,16 @@
+import { MongoBulkWriteError, MongoServerError, type WriteError } from 'mongodb';
+
+/** Per-document errors of a bulk write, or undefined when the error is not of that kind. */
+export function perDocumentErrors(error: unknown): WriteError[] | undefined {
+  if (error instanceof MongoBulkWriteError) {
+    const errors = error.writeErrors as WriteError | WriteError[] | undefined;
+    if (errors === undefined) return undefined;
+    return Array.isArray(errors) ? errors : [errors];
+  }
+  return undefined;
+}
+
+/** A single-document server error that is an answer about that document (validation, size), not an outage. */
+export function isDocumentRefusal(error: unknown): error is MongoServerError {
+  return error instanceof MongoServerError && (error.code === 121 || error.code === 2 || error.code === 10334 || error.code === 17419);
+}

@@ -1,0 +1,86 @@
+/**
+ * Per-test databases on the server provisioned by global-setup.ts.
+ *
+ *   const t = await openTestDb('import');
+ *   try { ... t.db ...; run CLI with `--mongo-uri ${t.uri}` } finally { await t.drop(); }
+ */
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import { inject } from 'vitest';
+
+export interface TestDb {
+  client: MongoClient;
+  db: Db;
+  dbName: string;
+  /** Connection string whose path is `dbName` (query options kept): hand it to a CLI child. */
+  uri: string;
+  /** Drops the database and closes the client. Idempotent. */
+  drop(): Promise<void>;
+}
+
+const MAX_DB_NAME = 38;
+const SUFFIX_LEN = 10;
+
+/** `prefix` reduced to [a-z0-9_] plus a random suffix; at most 38 characters. */
+export function uniqueDbName(prefix: string): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(SUFFIX_LEN);
+  let suffix = '';
+  for (const b of bytes) suffix += alphabet[b % alphabet.length];
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, MAX_DB_NAME - SUFFIX_LEN - 1);
+  return clean ? `${clean}_${suffix}` : `t_${suffix}`;
+}
+
+/**
+ * Returns `uri` with its database path replaced by `dbName`, keeping hosts and query options.
+ * If the URI has credentials and no `authSource`, the original path database (or `admin`) is
+ * kept as `authSource`, because the path database is the default authentication database.
+ */
+export function withDatabase(uri: string, dbName: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/)([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(uri);
+  if (!m) throw new Error('withDatabase: not a mongodb:// or mongodb+srv:// connection string');
+  const [, scheme = '', authority = '', pathDb = '', query = ''] = m;
+  const params = query ? query.split('&').filter((p) => p !== '') : [];
+  const hasCredentials = authority.includes('@');
+  if (hasCredentials && !params.some((p) => p.toLowerCase().startsWith('authsource='))) {
+    params.push(`authSource=${pathDb || 'admin'}`);
+  }
+  return `${scheme}${authority}/${encodeURIComponent(dbName)}${params.length ? `?${params.join('&')}` : ''}`;
+}
+
+export async function openTestDb(prefix: string, clientOptions: MongoClientOptions = {}): Promise<TestDb> {
+  const baseUri = inject('mongoUri');
+  if (!baseUri) throw new Error('openTestDb: no mongoUri provided; is test/helpers/global-setup.ts configured?');
+  const dbName = uniqueDbName(prefix);
+  const uri = withDatabase(baseUri, dbName);
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 30_000, ...clientOptions });
+  await client.connect();
+  const db = client.db(dbName);
+  let dropped: Promise<void> | undefined;
+  return {
+    client,
+    db,
+    dbName,
+    uri,
+    drop(): Promise<void> {
+      dropped ??= (async () => {
+        try {
+          await db.dropDatabase();
+        } finally {
+          await client.close();
+        }
+      })();
+      return dropped;
+    },
+  };
+}
+
+/** True if the server is FerretDB (buildInfo carries `ferretdbVersion`). */
+export async function isFerretDb(client: MongoClient): Promise<boolean> {
+  const info = await client.db('admin').command({ buildInfo: 1 });
+  return 'ferretdbVersion' in info;
+}
