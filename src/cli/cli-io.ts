@@ -1,0 +1,9 @@
+/** What the CLI touches of the outside world, injected so tests can run it in-process. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM by main; never by tests unless they want to. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { runCli } from './run-cli.js';
+
+// SIGINT/SIGTERM abort the run: reading stops, in-flight batches finish, the report is printed
+// and the process exits 4 ("run the same command again"). A second signal exits at once.
+const controller = new AbortController();
+let signals = 0;
+for (const name of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(name, () => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`taskrunner-backfill: ${name} received; finishing the batches in flight, then stopping\n`);
+    controller.abort();
+  });
+}
+
+const exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+});
+process.exitCode = exitCode;

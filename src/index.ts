@@ -1,0 +1,16 @@
+/**
+ * The programmatic API of taskrunner-backfill. The CLI is a thin layer over these.
+ */
+export { runImport, type ImportOptions, type ImportDependencies } from './pipeline/run-import.js';
+export { runPlan } from './pipeline/run-plan.js';
+export { resolveConfig, type BackfillConfig, type CliOptions, type ConfigFileText } from './config/resolve-config.js';
+export { DEFAULTS } from './config/defaults.js';
+export { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './config/collection-names.js';
+export { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from './scan/find-source-files.js';
+export { redactConnectionString } from './config/redact.js';
+export { ENUM_TABLES, type EnumStyle } from './normalize/enums.js';
+export type { ImportReport } from './report/import-report.js';
+export type { CollectionRole, Outcome, OutcomeCounts, Rejection, Conflict, ReasonCode, WarningEntry } from './report/types.js';
+export { EXIT_CODES } from './cli/exit-codes.js';
+export { UsageError, BackfillRuntimeError, InternalError, type RuntimeErrorCode } from './errors.js';
+export { runCli } from './cli/run-cli.js';

@@ -1,0 +1,41 @@
+import { importExitCode } from '../cli/exit-codes.js';
+import type { CollectionNames } from '../config/collection-names.js';
+import { ImportTally } from '../report/import-tally.js';
+import { buildImportReport, type ImportReport } from '../report/import-report.js';
+import { findSourceFiles } from '../scan/find-source-files.js';
+import type { SourceReadOptions } from '../scan/source-options.js';
+import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
+import { readSourceRecords } from './read-source-records.js';
+import { countFiles } from './run-import.js';
+
+/**
+ * The dry run: the same read path as `import`, with a sink that only counts. In the report,
+ * `inserted` is what an import into an empty database would write.
+ */
+export async function runPlan(
+  options: SourceReadOptions & { collections: CollectionNames },
+  now: () => Date = () => new Date(),
+): Promise<ImportReport> {
+  const startedAt = now();
+  const tally = new ImportTally();
+  const inventory = await findSourceFiles(options.source, options.globs);
+  await readSourceRecords(inventory, options, tally, {
+    accept: async (role, batch) => {
+      tally.count(role, 'inserted', batch.length);
+    },
+  });
+  return buildImportReport(
+    {
+      command: 'plan',
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      startedAt,
+      finishedAt: now(),
+      source: options.source,
+      complete: true,
+      files: { ...countFiles(inventory), ignored: inventory.ignoredFiles, skippedUnchanged: 0 },
+      collectionNames: options.collections,
+    },
+    tally,
+    importExitCode(true, { rejected: tally.total('rejected'), conflict: 0 }),
+  );
+}
