@@ -4,6 +4,7 @@ import { TOOL_VERSION } from '../tool-version.js';
 import type { CliIo } from './cli-io.js';
 import { importCommand, importOptions, type ImportArgs } from './commands/import-command.js';
 import { planCommand, type PlanArgs } from './commands/plan-command.js';
+import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { scrub } from '../config/redact.js';
@@ -34,7 +35,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         exitCode = await planCommand(args as unknown as PlanArgs, io);
       },
     )
-    .demandCommand(1, 'Name a command: import or plan.')
+    .command(
+      'status',
+      'What the ledger says: files done and pending per kind, the last import sessions, any lease held',
+      (y) => statusOptions(y),
+      async (args) => {
+        exitCode = await statusCommand(args as unknown as StatusArgs, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: import, plan, verify or status.')
     .strict()
     .help()
     .alias('h', 'help')

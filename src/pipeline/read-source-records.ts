@@ -1,10 +1,11 @@
+import { createHash, type Hash } from 'node:crypto';
 import { BSON, type Document } from 'mongodb';
 import { normalizeApproval, approvalElements } from '../normalize/approval.js';
 import { normalizeArtifactOutput, readManifestHeader } from '../normalize/artifact-manifest.js';
 import { REASON_HINTS, type Normalized } from '../normalize/invalid-record.js';
 import { normalizeLogLine } from '../normalize/log-entry.js';
 import type { NormalizeContext } from '../normalize/normalize-context.js';
-import { RunIdIndex } from '../normalize/run-id-file-names.js';
+import { RunIdIndex, runIdToFileStem } from '../normalize/run-id-file-names.js';
 import { normalizeRunState } from '../normalize/run-state.js';
 import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole, ReasonCode } from '../report/types.js';
@@ -31,17 +32,34 @@ export interface RecordSink {
 export interface FilePosition {
   endOffset: number;
   nextLine: number;
+  /** Records handed over from this file in this run. */
   records: number;
+  /** Records of this file that were rejected in this run. */
+  rejected: number;
+  /** SHA-256 of bytes [0, endOffset), when the whole range was hashed. */
+  sha256?: string;
 }
 
-/** Where a log file starts being read, when an earlier run already imported its beginning. */
-export type ResumePoint = { startOffset: number; startLine: number };
+/**
+ * Where a log file starts being read, when an earlier run already imported its beginning; `hash`
+ * has already been fed the bytes before `startOffset` (the ledger checked them).
+ */
+export interface ResumePoint {
+  startOffset: number;
+  startLine: number;
+  hash: Hash;
+}
 
 export interface ReadHooks {
-  /** Files to skip entirely (already done and unchanged). */
+  /** Files to skip entirely (already done and unchanged). State files are still read for runIds. */
   skipFile?(file: SourceFile): boolean;
   /** A resume point for a grown log file. */
-  resumeLog?(file: SourceFile): ResumePoint | undefined;
+  resumeLog?(file: SourceFile): Promise<ResumePoint | undefined>;
+  /**
+   * Whether records of this run belong to this process (`--partition K/N`). Keyed by the run's
+   * file stem (the sanitized runId), which every file of a run shares, so a file is never split.
+   */
+  inPartition?(runFileStem: string): boolean;
 }
 
 /**
@@ -60,47 +78,80 @@ export async function readSourceRecords(
   const runIds = new RunIdIndex();
   const batches = new BatchBuffers(options, sink);
   const firstFileOfRun = new Map<string, string>();
+  const mine = (stem: string): boolean => hooks.inPartition?.(stem) ?? true;
+  const handOver = (file: SourceFile, position: FilePosition): Promise<void> => batches.handOver(file, position);
 
+  // State files are always read: their runIds attribute every other file, in every partition.
   for (const file of inventory.files.runs) {
-    const document = await readRunFile(file, options, context, tally);
-    if (document) {
-      const runId = document._id;
+    const skip = hooks.skipFile?.(file) ?? false;
+    const rejectedBefore = tally.total('rejected');
+    const ownsFile = (stem: string): boolean => !skip && mine(stem);
+    const read = await readRunFile(file, options, context, tally, ownsFile);
+    if (read.document) {
+      const runId = read.document._id;
       runIds.add(runId);
       const first = firstFileOfRun.get(runId);
       if (first) tally.warn('duplicate-run-id', `run ${JSON.stringify(runId)} is claimed by ${first} and ${file.relativePath}; the newer version wins`);
       else firstFileOfRun.set(runId, file.relativePath);
-      if (!hooks.skipFile?.(file)) await batches.add('runs', { doc: document, origin: { file: file.relativePath } });
     }
-    if (!hooks.skipFile?.(file)) {
-      await batches.flushFile(file, { endOffset: file.size, nextLine: 1, records: document ? 1 : 0 });
-    }
+    if (!read.owned) continue;
+    if (read.document) await batches.add('runs', { doc: read.document, origin: { file: file.relativePath } });
+    await handOver(file, {
+      endOffset: file.size,
+      nextLine: 1,
+      records: read.document ? 1 : 0,
+      rejected: tally.total('rejected') - rejectedBefore,
+      ...(read.sha256 ? { sha256: read.sha256 } : {}),
+    });
   }
 
   for (const file of inventory.files.approvals) {
-    if (hooks.skipFile?.(file)) continue;
-    const records = await readApprovalFile(file, options, runIds, context, tally);
-    for (const record of records) await batches.add('approvals', record);
-    await batches.flushFile(file, { endOffset: file.size, nextLine: 1, records: records.length });
+    if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;
+    const rejectedBefore = tally.total('rejected');
+    const read = await readApprovalFile(file, options, runIds, context, tally);
+    for (const record of read.records) await batches.add('approvals', record);
+    await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
   }
 
   for (const file of inventory.files.artifacts) {
     if (hooks.skipFile?.(file)) continue;
-    const records = await readManifestFile(file, options, context, tally);
-    for (const record of records) await batches.add('artifacts', record);
-    await batches.flushFile(file, { endOffset: file.size, nextLine: 1, records: records.length });
+    const rejectedBefore = tally.total('rejected');
+    const read = await readManifestFile(file, options, context, tally, mine);
+    if (!read.owned) continue;
+    for (const record of read.records) await batches.add('artifacts', record);
+    await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
   }
 
   for (const file of inventory.files.logs) {
-    if (hooks.skipFile?.(file)) continue;
-    const position = await readLogFile(file, options, runIds, context, tally, batches, hooks.resumeLog?.(file));
-    await batches.flushFile(file, position);
+    if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;
+    const rejectedBefore = tally.total('rejected');
+    const resume = file.unreadable ? undefined : await hooks.resumeLog?.(file);
+    const position = await readLogFile(file, options, runIds, context, tally, batches, resume);
+    position.rejected = tally.total('rejected') - rejectedBefore;
+    await handOver(file, position);
   }
   await batches.flushAll();
 }
 
-/** Per-collection buffers that hand full batches (by count or bytes) to the sink. */
+function positionOf(file: SourceFile, read: { records: PendingRecord<Document>[]; sha256?: string }, rejected: number): FilePosition {
+  return {
+    endOffset: file.size,
+    nextLine: 1,
+    records: read.records.length,
+    rejected,
+    ...(read.sha256 ? { sha256: read.sha256 } : {}),
+  };
+}
+
+/**
+ * Per-collection buffers that hand full batches (by count or bytes) to the sink. A file is handed
+ * over only after the batch holding its last records went to the sink, so the ledger can never
+ * mark a file done while some of its records still sit in a buffer.
+ */
 class BatchBuffers {
   private readonly buffers = new Map<CollectionRole, { records: PendingRecord<Document>[]; bytes: number }>();
+  private readonly waiting = new Map<CollectionRole, Array<{ file: SourceFile; position: FilePosition }>>();
+
   constructor(
     private readonly options: SourceReadOptions,
     private readonly sink: RecordSink,
@@ -114,18 +165,30 @@ class BatchBuffers {
     if (buffer.records.length >= this.options.batchSize || buffer.bytes >= this.options.batchBytes) await this.flush(role);
   }
 
-  async flush(role: CollectionRole): Promise<void> {
-    const buffer = this.buffers.get(role);
-    if (!buffer || buffer.records.length === 0) return;
-    this.buffers.set(role, { records: [], bytes: 0 });
-    await this.sink.accept(role, buffer.records);
+  async handOver(file: SourceFile, position: FilePosition): Promise<void> {
+    if (!this.sink.fileHandedOver) return;
+    // A file's records are added contiguously just before it is handed over: checking the last is enough.
+    const buffered = this.buffers.get(file.role)?.records.at(-1)?.origin.file === file.relativePath;
+    if (!buffered) {
+      await this.sink.fileHandedOver(file, position);
+      return;
+    }
+    const waiting = this.waiting.get(file.role) ?? [];
+    waiting.push({ file, position });
+    this.waiting.set(file.role, waiting);
   }
 
-  /** A file is handed over only once its records left the buffer, so the ledger never runs ahead. */
-  async flushFile(file: SourceFile, position: FilePosition): Promise<void> {
-    if (!this.sink.fileHandedOver) return;
-    await this.flush(file.role);
-    await this.sink.fileHandedOver(file, position);
+  async flush(role: CollectionRole): Promise<void> {
+    const buffer = this.buffers.get(role);
+    if (buffer && buffer.records.length > 0) {
+      this.buffers.set(role, { records: [], bytes: 0 });
+      await this.sink.accept(role, buffer.records);
+    }
+    const waiting = this.waiting.get(role);
+    if (waiting && waiting.length > 0) {
+      this.waiting.set(role, []);
+      for (const { file, position } of waiting) await this.sink.fileHandedOver?.(file, position);
+    }
   }
 
   async flushAll(): Promise<void> {
@@ -155,17 +218,25 @@ function rejectRecord(tally: ImportTally, role: CollectionRole, origin: RecordOr
   });
 }
 
-async function readWholeJson(file: SourceFile, options: SourceReadOptions, tally: ImportTally): Promise<{ json: unknown } | undefined> {
+interface WholeJson {
+  json?: unknown;
+  /** Set when the file could be parsed. */
+  parsed: boolean;
+  sha256?: string;
+  /** The rejection to report, when it could not be parsed (reported only by the owning partition). */
+  reject?: () => void;
+}
+
+async function readWholeJson(file: SourceFile, options: SourceReadOptions, tally: ImportTally): Promise<WholeJson> {
   if (file.unreadable) {
-    rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`);
-    return undefined;
+    return { parsed: false, reject: () => rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`) };
   }
   const result = await readJsonFile(file.absolutePath, options.maxFileBytes);
+  const sha256 = result.sha256 ? { sha256: result.sha256 } : {};
   if (!result.ok) {
-    rejectFile(tally, file, result.reason, result.message, result.excerpt);
-    return undefined;
+    return { parsed: false, ...sha256, reject: () => rejectFile(tally, file, result.reason, result.message, result.excerpt) };
   }
-  return { json: result.json };
+  return { parsed: true, json: result.json, ...sha256 };
 }
 
 /** Accepts a normalized document only if MongoDB can store it. */
@@ -178,20 +249,35 @@ function storable<T extends Document>(result: Normalized<T>): Normalized<T> {
   return result;
 }
 
+/**
+ * Reads one state file. Always parsed (its runId is needed by every partition); rejections and
+ * the document count only where `owns` says the run belongs to this process.
+ */
 async function readRunFile(
   file: SourceFile,
   options: SourceReadOptions,
   context: NormalizeContext,
   tally: ImportTally,
-): Promise<Document & { _id: string } | undefined> {
+  owns: (runFileStem: string) => boolean,
+): Promise<{ document?: Document & { _id: string }; owned: boolean; sha256?: string }> {
   const read = await readWholeJson(file, options, tally);
-  if (!read) return undefined;
-  const result = storable(normalizeRunState({ json: read.json, fileStem: fileStem(file.relativePath) }, context));
-  if (!result.ok) {
-    rejectRecord(tally, 'runs', { file: file.relativePath }, result);
-    return undefined;
+  const sha256 = read.sha256 ? { sha256: read.sha256 } : {};
+  if (!read.parsed) {
+    const owned = owns(fileStem(file.relativePath));
+    if (owned) read.reject?.();
+    return { owned, ...sha256 };
   }
-  return result.doc as Document & { _id: string };
+  // Warnings from a file another partition owns are that partition's to report.
+  const quiet: NormalizeContext = { enumStyle: context.enumStyle, warn: () => undefined };
+  const probe = normalizeRunState({ json: read.json, fileStem: fileStem(file.relativePath) }, quiet);
+  const stem = probe.ok ? runIdToFileStem(probe.doc._id) : fileStem(file.relativePath);
+  const owned = owns(stem);
+  const result = owned ? storable(normalizeRunState({ json: read.json, fileStem: fileStem(file.relativePath) }, context)) : storable(probe);
+  if (!result.ok) {
+    if (owned) rejectRecord(tally, 'runs', { file: file.relativePath }, result);
+    return { owned, ...sha256 };
+  }
+  return { document: result.doc as Document & { _id: string }, owned, ...sha256 };
 }
 
 /** Resolves a log or approvals file to its run; an ambiguous name rejects the whole file. */
@@ -219,15 +305,19 @@ async function readApprovalFile(
   runIds: RunIdIndex,
   context: NormalizeContext,
   tally: ImportTally,
-): Promise<PendingRecord<Document>[]> {
+): Promise<{ records: PendingRecord<Document>[]; sha256?: string }> {
   const runId = runIdForFile(file, runIds, context, tally);
-  if (runId === undefined) return [];
+  if (runId === undefined) return { records: [] };
   const read = await readWholeJson(file, options, tally);
-  if (!read) return [];
+  const sha256 = read.sha256 ? { sha256: read.sha256 } : {};
+  if (!read.parsed) {
+    read.reject?.();
+    return { records: [], ...sha256 };
+  }
   const elements = approvalElements(read.json);
   if (!elements.ok) {
     rejectFile(tally, file, elements.reason, elements.message);
-    return [];
+    return { records: [], ...sha256 };
   }
   const records: PendingRecord<Document>[] = [];
   elements.doc.forEach((element, index) => {
@@ -236,7 +326,7 @@ async function readApprovalFile(
     if (result.ok) records.push({ doc: result.doc, origin });
     else rejectRecord(tally, 'approvals', origin, { reason: result.reason, message: `approval [${index}]: ${result.message}` });
   });
-  return records;
+  return { records, ...sha256 };
 }
 
 async function readManifestFile(
@@ -244,13 +334,24 @@ async function readManifestFile(
   options: SourceReadOptions,
   context: NormalizeContext,
   tally: ImportTally,
-): Promise<PendingRecord<Document>[]> {
+  owns: (runFileStem: string) => boolean,
+): Promise<{ records: PendingRecord<Document>[]; owned: boolean; sha256?: string }> {
   const read = await readWholeJson(file, options, tally);
-  if (!read) return [];
-  const header = readManifestHeader({ json: read.json, folderName: parentFolderName(file.relativePath) }, context);
+  const sha256 = read.sha256 ? { sha256: read.sha256 } : {};
+  const folderName = parentFolderName(file.relativePath);
+  if (!read.parsed) {
+    const owned = owns(folderName);
+    if (owned) read.reject?.();
+    return { records: [], owned, ...sha256 };
+  }
+  const quiet: NormalizeContext = { enumStyle: context.enumStyle, warn: () => undefined };
+  const probe = readManifestHeader({ json: read.json, folderName }, quiet);
+  const owned = owns(probe.ok ? runIdToFileStem(probe.doc.runId) : folderName);
+  if (!owned) return { records: [], owned, ...sha256 };
+  const header = readManifestHeader({ json: read.json, folderName }, context);
   if (!header.ok) {
     rejectRecord(tally, 'artifacts', { file: file.relativePath }, header);
-    return [];
+    return { records: [], owned, ...sha256 };
   }
   const records: PendingRecord<Document>[] = [];
   header.doc.outputs.forEach((output, index) => {
@@ -259,7 +360,7 @@ async function readManifestFile(
     if (result.ok) records.push({ doc: result.doc, origin });
     else rejectRecord(tally, 'artifacts', origin, { reason: result.reason, message: `output [${index}]: ${result.message}` });
   });
-  return records;
+  return { records, owned, ...sha256 };
 }
 
 async function readLogFile(
@@ -271,7 +372,8 @@ async function readLogFile(
   batches: BatchBuffers,
   resume: ResumePoint | undefined,
 ): Promise<FilePosition> {
-  const position: FilePosition = { endOffset: resume?.startOffset ?? 0, nextLine: resume?.startLine ?? 1, records: 0 };
+  const position: FilePosition = { endOffset: resume?.startOffset ?? 0, nextLine: resume?.startLine ?? 1, records: 0, rejected: 0 };
+  const hash = resume?.hash ?? createHash('sha256');
   if (file.unreadable) {
     rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`);
     return position;
@@ -289,6 +391,7 @@ async function readLogFile(
       startLine: position.nextLine,
       endOffset: file.size,
       maxLineBytes: options.maxLineBytes,
+      onBytes: (chunk) => hash.update(chunk),
     })) {
       for (const line of lines) {
         position.endOffset = line.endOffset;
@@ -334,6 +437,8 @@ async function readLogFile(
       message: `reading stopped at line ${position.nextLine} (${code})`,
       hint: REASON_HINTS.unreadable,
     });
+    return position;
   }
+  position.sha256 = hash.digest('hex');
   return position;
 }

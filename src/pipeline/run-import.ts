@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Db, Document } from 'mongodb';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -5,7 +7,7 @@ import { importExitCode } from '../cli/exit-codes.js';
 import type { CollectionNames } from '../config/collection-names.js';
 import { ImportTally } from '../report/import-tally.js';
 import { buildImportReport, type ImportReport } from '../report/import-report.js';
-import { COLLECTION_ROLES, type CollectionRole, type Rejection } from '../report/types.js';
+import { COLLECTION_ROLES, OUTCOMES, type CollectionRole, type Rejection } from '../report/types.js';
 import { findSourceFiles, type SourceInventory } from '../scan/find-source-files.js';
 import type { SourceReadOptions } from '../scan/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
@@ -14,7 +16,12 @@ import { insertLogBatch } from '../write/insert-logs.js';
 import type { PendingRecord } from '../write/pending-record.js';
 import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC, upsertVersionedBatch } from '../write/upsert-versioned.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../write/with-retries.js';
-import { readSourceRecords, type RecordSink } from './read-source-records.js';
+import { readSourceRecords, type FilePosition, type ReadHooks, type RecordSink } from './read-source-records.js';
+import { DEFAULT_LEASE_TTL_MS, LedgerStore, verifiedPrefixHash } from '../ledger/ledger-store.js';
+import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession, type Partition } from '../ledger/ledger-types.js';
+import { partitionOf } from '../ledger/partition.js';
+import { growthResumeCandidate, isUnchangedAndDone } from '../ledger/skip-rules.js';
+import type { SourceFile } from '../scan/find-source-files.js';
 import type { LogDocument } from '../normalize/documents.js';
 
 /** Everything `import` needs, resolved once by the CLI (or given by an API caller). */
@@ -27,6 +34,12 @@ export interface ImportOptions extends SourceReadOptions {
   /** Turn the logs timestamp index into a TTL index with this retention (days). Off by default. */
   logsRetentionDays?: number;
   retry?: RetryPolicy;
+  /** `--partition K/N`; the whole source by default. */
+  partition?: Partition;
+  /** Remember finished files in the ledger and skip them next time (default true). */
+  useLedger?: boolean;
+  /** Lease lifetime without renewal (default 60 s). */
+  leaseTtlMs?: number;
 }
 
 export interface ImportDependencies {
@@ -58,23 +71,63 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     deps.logger.warn(message);
   }, isFerretDb);
 
-  const sink = new DatabaseSink(deps.db, options, tally, deps.logger);
+  const partition = options.partition ?? WHOLE_SOURCE;
+  const label = partitionLabel(partition);
+  const ledger = options.useLedger === false ? undefined : new LedgerStore(deps.db, options.collections.ledger);
+  const session = newSession(options, deps, label, startedAt);
+  let stopLease = (): Promise<void> => Promise.resolve();
+  let known = new Map<string, LedgerFileEntry>();
+  if (ledger) {
+    stopLease = await holdLease(ledger, session, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, now, deps.logger);
+    await ledger.writeSession(session);
+    known = await ledger.loadFiles(label);
+  }
+  const optionsKey = outputOptionsKey(options);
+  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, ledger ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now) : undefined);
+  let skippedUnchanged = 0;
+  const hooks: ReadHooks = {
+    skipFile: (file) => {
+      const skip = isUnchangedAndDone(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
+      if (skip) skippedUnchanged += 1;
+      return skip;
+    },
+    resumeLog: async (file) => {
+      const entry = growthResumeCandidate(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
+      if (!entry?.sha256) return undefined;
+      const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256);
+      if (!hash) return undefined;
+      deps.logger.info({ file: file.relativePath, fromLine: entry.nextLine }, 'log grew since the last import; reading only the new lines');
+      return { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
+    },
+    ...(partition.count > 1 ? { inPartition: (stem: string) => partitionOf(stem, partition.count) === partition.index } : {}),
+  };
   let complete = true;
+  let failure: unknown;
   try {
     await readSourceRecords(inventory, options, tally, {
       accept: async (role, batch) => {
         if (deps.signal?.aborted) throw new StopReading();
         await sink.accept(role, batch);
       },
-    });
+      fileHandedOver: (file, position) => sink.fileHandedOver(file, position),
+    }, hooks);
   } catch (error) {
-    if (!(error instanceof StopReading)) {
-      await sink.drain().catch(() => undefined);
-      throw error;
-    }
-    complete = false;
+    if (error instanceof StopReading) complete = false;
+    else failure = error;
   }
-  await sink.drain();
+  try {
+    await sink.drain();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (ledger) {
+    session.finishedAt = now();
+    session.totals = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, tally.total(outcome)])) as LedgerSession['totals'];
+    session.outcome = failure ? 'failed' : !complete ? 'interrupted' : tally.total('rejected') + tally.total('conflict') > 0 ? 'complete-with-issues' : 'complete';
+    await ledger.writeSession(session).catch((error: unknown) => deps.logger.warn({ error: (error as Error).message }, 'could not record the session end in the ledger'));
+    await stopLease();
+  }
+  if (failure) throw failure;
 
   const report = buildImportReport(
     {
@@ -85,7 +138,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
       source: options.source,
       database: { name: deps.db.databaseName, server: deps.serverLabel },
       complete,
-      files: { ...countFiles(inventory), ignored: inventory.ignoredFiles, skippedUnchanged: 0 },
+      files: { ...countFiles(inventory), ignored: inventory.ignoredFiles, skippedUnchanged },
       collectionNames: options.collections,
     },
     tally,
@@ -101,6 +154,115 @@ export function countFiles(inventory: SourceInventory): Record<CollectionRole, n
   return Object.fromEntries(COLLECTION_ROLES.map((role) => [role, inventory.files[role].length])) as Record<CollectionRole, number>;
 }
 
+function newSession(options: ImportOptions, deps: ImportDependencies, partition: string, startedAt: Date): LedgerSession {
+  const sessionId = randomUUID();
+  return {
+    _id: `session:${sessionId}`,
+    kind: 'session',
+    sessionId,
+    startedAt,
+    finishedAt: null,
+    toolVersion: TOOL_VERSION,
+    host: hostname(),
+    pid: process.pid,
+    partition,
+    source: options.source,
+    // Options as resolved, never the connection string (the server label is already redacted).
+    options: {
+      server: deps.serverLabel,
+      database: deps.db.databaseName,
+      globs: options.globs,
+      collections: options.collections,
+      enumStyle: options.enumStyle,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      overwrite: options.overwrite,
+    },
+    outcome: 'running',
+    totals: null,
+  };
+}
+
+/** The output options a file's records depend on; a change makes every file due again. */
+function outputOptionsKey(options: ImportOptions): string {
+  const names = options.collections;
+  return `v1|enum=${options.enumStyle}|${names.runs},${names.logs},${names.approvals},${names.artifacts}`;
+}
+
+/** Takes the lease and renews it at a third of its lifetime; returns the release function. */
+async function holdLease(ledger: LedgerStore, session: LedgerSession, ttlMs: number, now: () => Date, logger: Logger): Promise<() => Promise<void>> {
+  const lease = {
+    partition: session.partition,
+    sessionId: session.sessionId,
+    host: session.host,
+    pid: session.pid,
+    acquiredAt: now(),
+    expiresAt: new Date(now().getTime() + ttlMs),
+  };
+  await ledger.acquireLease(lease, now());
+  const timer = setInterval(() => {
+    ledger
+      .renewLease(session.partition, session.sessionId, new Date(now().getTime() + ttlMs))
+      .then((held) => {
+        if (!held) logger.warn('the import lease was lost (this process stalled longer than its lifetime); another importer may have started');
+      })
+      .catch((error: unknown) => logger.warn({ error: (error as Error).message }, 'could not renew the import lease'));
+  }, Math.max(1000, Math.floor(ttlMs / 3)));
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await ledger.releaseLease(session.partition, session.sessionId).catch(() => undefined);
+  };
+}
+
+/**
+ * Ledger entries for finished files, written in small bulks. A file is finished only when every
+ * batch holding its records was written; entries lost in a crash only mean the file is read again.
+ */
+class LedgerMarks {
+  private pending: LedgerFileEntry[] = [];
+  private lastFlush = Date.now();
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ledger: LedgerStore,
+    private readonly partition: string,
+    private readonly optionsKey: string,
+    private readonly sessionId: string,
+    private readonly now: () => Date,
+  ) {}
+
+  add(file: SourceFile, position: FilePosition): void {
+    this.pending.push({
+      _id: LedgerStore.fileEntryId(this.partition, file),
+      kind: 'file',
+      partition: this.partition,
+      role: file.role,
+      path: file.relativePath,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      sha256: position.sha256 ?? null,
+      endOffset: position.endOffset,
+      nextLine: position.nextLine,
+      status: position.rejected > 0 || position.sha256 === undefined ? 'done-with-rejections' : 'done',
+      records: position.records,
+      rejected: position.rejected,
+      optionsKey: this.optionsKey,
+      sessionId: this.sessionId,
+      updatedAt: this.now(),
+    });
+    if (this.pending.length >= 200 || Date.now() - this.lastFlush > 2000) void this.flush();
+  }
+
+  flush(): Promise<void> {
+    const entries = this.pending;
+    this.pending = [];
+    this.lastFlush = Date.now();
+    this.flushing = this.flushing.then(() => this.ledger.writeFiles(entries)).catch(() => undefined);
+    return this.flushing;
+  }
+}
+
 /**
  * Writes batches with bounded concurrency (p-limit). `accept` waits while `concurrency` batches
  * are in flight, which is the backpressure that keeps memory flat: the reader cannot run ahead.
@@ -110,12 +272,17 @@ class DatabaseSink implements RecordSink {
   private readonly limit;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
+  /** Batches not yet written, per file (`role:path`). */
+  private readonly outstanding = new Map<string, number>();
+  /** Files whose every record has been accepted, waiting for their batches. */
+  private readonly handedOver = new Map<string, { file: SourceFile; position: FilePosition }>();
 
   constructor(
     private readonly db: Db,
     private readonly options: ImportOptions,
     private readonly tally: ImportTally,
     private readonly logger: Logger,
+    private readonly marks?: LedgerMarks,
   ) {
     this.limit = pLimit(options.concurrency);
   }
@@ -126,8 +293,16 @@ class DatabaseSink implements RecordSink {
       await Promise.race(this.inFlight);
       if (this.failure) throw this.failure;
     }
+    const files = [...new Set(batch.map((record) => `${role}:${record.origin.file}`))];
+    for (const key of files) this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
     const task = this.limit(() => this.write(role, batch)).then(
-      () => undefined,
+      () => {
+        for (const key of files) {
+          const left = (this.outstanding.get(key) ?? 1) - 1;
+          this.outstanding.set(key, left);
+          if (left === 0) this.finishFile(key);
+        }
+      },
       (error: unknown) => {
         this.failure ??= error;
       },
@@ -136,11 +311,25 @@ class DatabaseSink implements RecordSink {
     void task.finally(() => this.inFlight.delete(task));
   }
 
-  async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
-    if (this.failure) throw this.failure;
+  async fileHandedOver(file: SourceFile, position: FilePosition): Promise<void> {
+    const key = `${file.role}:${file.relativePath}`;
+    this.handedOver.set(key, { file, position });
+    if ((this.outstanding.get(key) ?? 0) === 0) this.finishFile(key);
   }
 
+  private finishFile(key: string): void {
+    const done = this.handedOver.get(key);
+    if (!done || this.failure) return;
+    this.handedOver.delete(key);
+    this.outstanding.delete(key);
+    this.marks?.add(done.file, done.position);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    await this.marks?.flush();
+    if (this.failure) throw this.failure;
+  }
   private async write(role: CollectionRole, batch: PendingRecord<Document>[]): Promise<void> {
     const collection = this.db.collection(this.options.collections[role]);
     const onRetry = (error: unknown, attempt: number, delayMs: number): void => {

@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { ReasonCode } from '../report/types.js';
 
-export type JsonFileResult =
+export type JsonParseResult =
   | { ok: true; json: unknown }
   | { ok: false; reason: ReasonCode; message: string; excerpt?: string };
+
+/** The parse result plus the SHA-256 of the bytes read (absent when nothing could be read). */
+export type JsonFileResult = JsonParseResult & { sha256?: string };
 
 const EXCERPT_CHARS = 200;
 
@@ -36,11 +40,11 @@ export async function readJsonFile(absolutePath: string, maxBytes: number): Prom
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     return { ok: false, reason: 'unreadable', message: `the file cannot be read (${code})` };
   }
-  return parseJsonBytes(bytes);
+  return { ...parseJsonBytes(bytes), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Decodes strict UTF-8 (a BOM is allowed and dropped) and parses JSON. */
-export function parseJsonBytes(bytes: Uint8Array): JsonFileResult {
+export function parseJsonBytes(bytes: Uint8Array): JsonParseResult {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -27,6 +27,8 @@ export interface ReadLogLinesOptions {
   maxLineBytes: number;
   /** Read size; bounds memory together with maxLineBytes. */
   chunkBytes?: number;
+  /** Sees every byte read, in order (the ledger hashes what was imported). */
+  onBytes?: (chunk: Buffer) => void;
 }
 
 const NEWLINE = 0x0a;
@@ -77,6 +79,7 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
 
   let chunkStart = start;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    options.onBytes?.(chunk);
     const lines: LogLine[] = [];
     let from = 0;
     for (;;) {

@@ -13,6 +13,8 @@ import { EXIT_CODES } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
 import { loadConfig, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
+import { parsePartition } from '../../ledger/partition.js';
 
 export interface ImportArgs extends CommonArgs {
   json: boolean;
@@ -22,6 +24,9 @@ export interface ImportArgs extends CommonArgs {
   strict?: boolean;
   tlsCaFile?: string;
   tlsCertificateKeyFile?: string;
+  partition?: string;
+  ledger?: boolean;
+  leaseTtlSeconds?: number;
 }
 
 export function importOptions<T>(yargs: Argv<T>) {
@@ -30,7 +35,10 @@ export function importOptions<T>(yargs: Argv<T>) {
     .option('overwrite', { type: 'boolean', default: false, describe: 'Replace database documents that are NEWER than the files or conflict with them (never log entries). Off by default: such documents are kept and reported.' })
     .option('logs-retention-days', { type: 'number', describe: 'Make the pack_run_logs timestamp index a TTL index with this retention (spec: disabled by default)' })
     .option('rejects', { type: 'string', describe: 'Write every rejected record as one NDJSON line to this file (must be outside --source)' })
-    .option('strict', { type: 'boolean', default: false, describe: 'Stop at the first rejection (exit 3)' });
+    .option('strict', { type: 'boolean', default: false, describe: 'Stop at the first rejection (exit 3)' })
+    .option('partition', { type: 'string', describe: 'K/N: import only the runs whose runId hashes to partition K of N (run N processes, one per K, to share a large backfill)' })
+    .option('ledger', { type: 'boolean', default: true, describe: 'Remember finished files and skip them on the next run (--no-ledger reads and compares everything)' })
+    .option('lease-ttl-seconds', { type: 'number', default: 60, describe: 'How long the import lease outlives a holder that died (another import waits this long at most)' });
 }
 
 /** `import`: the backfill itself. Returns the exit code. */
@@ -55,13 +63,19 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   try {
     logger.info({ source, database, server: connection.serverLabel }, 'import starting');
     const report = await runImport(
-      { ...config, source, concurrency: config.concurrency },
+      {
+        ...config,
+        source,
+        partition: args.partition === undefined ? WHOLE_SOURCE : parsePartition(args.partition),
+        useLedger: args.ledger !== false,
+        leaseTtlMs: Math.max(5, args.leaseTtlSeconds ?? 60) * 1000,
+      },
       { db: connection.db, serverLabel: connection.serverLabel, logger, onRejection, signal },
     );
     if (args.strict && report.totals.rejected > 0) report.exitCode = EXIT_CODES.issues;
     io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));
     if (!report.complete && report.exitCode === EXIT_CODES.interrupted) {
-      logger.warn('import stopped before the end; run the same command again to resume');
+      io.stderr.write('taskrunner-backfill: stopped before the end; everything written is kept. Run the same command again to resume.\n');
     }
     return report.exitCode;
   } finally {

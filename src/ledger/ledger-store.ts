@@ -1,0 +1,133 @@
+import { createHash, type Hash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+
+/** Ledger documents are keyed by readable string ids. */
+type LedgerDocument = { _id: string; [field: string]: unknown };
+import { BackfillRuntimeError } from '../errors.js';
+import type { SourceFile } from '../scan/find-source-files.js';
+import { DUPLICATE_KEY } from '../write/server-errors.js';
+import type { LedgerFileEntry, LedgerLease, LedgerSession } from './ledger-types.js';
+
+/** How long a lease lives without renewal: a holder killed with -9 blocks others this long at most. */
+export const DEFAULT_LEASE_TTL_MS = 60_000;
+
+/**
+ * The importer's own collection (never one of the four data collections; the data documents get
+ * no extra fields). Holds one entry per source file and partition, one per session, one lease
+ * per partition.
+ */
+export class LedgerStore {
+  private readonly collection: Collection<LedgerDocument>;
+
+  constructor(db: Db, collectionName: string) {
+    this.collection = db.collection<LedgerDocument>(collectionName);
+  }
+
+  static fileEntryId(partition: string, file: Pick<SourceFile, 'role' | 'relativePath'>): string {
+    return `file:${partition}:${file.role}:${file.relativePath}`;
+  }
+
+  /** Every file entry of a partition, keyed by entry id. One partition's entries fit in memory (one small document per file). */
+  async loadFiles(partition: string): Promise<Map<string, LedgerFileEntry>> {
+    const entries = new Map<string, LedgerFileEntry>();
+    const cursor = this.collection.find({ kind: 'file', partition });
+    for await (const doc of cursor) entries.set(String(doc._id), doc as unknown as LedgerFileEntry);
+    return entries;
+  }
+
+  async writeFiles(entries: readonly LedgerFileEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const operations: AnyBulkWriteOperation<LedgerDocument>[] = entries.map((entry) => ({
+      replaceOne: { filter: { _id: entry._id }, replacement: entry as unknown as LedgerDocument, upsert: true },
+    }));
+    await this.collection.bulkWrite(operations, { ordered: true });
+  }
+
+  async writeSession(session: LedgerSession): Promise<void> {
+    await this.collection.replaceOne({ _id: session._id }, session as unknown as LedgerDocument, { upsert: true });
+  }
+
+  async sessions(limit: number): Promise<LedgerSession[]> {
+    return (await this.collection.find({ kind: 'session' }).sort({ startedAt: -1 }).limit(limit).toArray()) as unknown as LedgerSession[];
+  }
+
+  /**
+   * Files per partition, kind and status with their record counts. Summed here rather than with
+   * `$group`, which FerretDB v1.24 supports only partly; one small projected document per file.
+   */
+  async fileStatusCounts(): Promise<Array<{ partition: string; role: string; status: string; files: number; records: number; rejected: number }>> {
+    const rows = new Map<string, { partition: string; role: string; status: string; files: number; records: number; rejected: number }>();
+    const cursor = this.collection.find({ kind: 'file' }, { projection: { partition: 1, role: 1, status: 1, records: 1, rejected: 1 } });
+    for await (const doc of cursor) {
+      const key = `${String(doc.partition)}\u0000${String(doc.role)}\u0000${String(doc.status)}`;
+      const row = rows.get(key) ?? { partition: String(doc.partition), role: String(doc.role), status: String(doc.status), files: 0, records: 0, rejected: 0 };
+      row.files += 1;
+      row.records += Number(doc.records ?? 0);
+      row.rejected += Number(doc.rejected ?? 0);
+      rows.set(key, row);
+    }
+    return [...rows.values()].sort((a, b) => (a.partition + a.role + a.status).localeCompare(b.partition + b.role + b.status));
+  }
+
+  async leases(): Promise<LedgerLease[]> {
+    return (await this.collection.find({ kind: 'lease' }).toArray()) as unknown as LedgerLease[];
+  }
+
+  /**
+   * Takes the partition's lease, or fails with LEASE_HELD naming the holder. The filter matches a
+   * free, expired or own lease; when someone else holds a live one, the upsert meets the unique
+   * `_id` and the server refuses it: only one process can win, on MongoDB and FerretDB alike.
+   */
+  async acquireLease(lease: Omit<LedgerLease, '_id' | 'kind'>, now: Date): Promise<void> {
+    const id = `lease:${lease.partition}`;
+    try {
+      await this.collection.updateOne(
+        { _id: id, $or: [{ expiresAt: { $lt: now } }, { sessionId: lease.sessionId }] },
+        { $set: { kind: 'lease', ...lease } as Partial<LedgerDocument> },
+        { upsert: true },
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+      const holder = (await this.collection.findOne({ _id: id })) as unknown as LedgerLease | null;
+      const who = holder ? `${holder.host} pid ${holder.pid} (session ${holder.sessionId}) until ${holder.expiresAt.toISOString()}` : 'another importer';
+      throw new BackfillRuntimeError(
+        'LEASE_HELD',
+        `another import of partition ${lease.partition} into this database is running: ${who}. ` +
+          'Wait for it to finish; if it died, its lease expires by itself, then run the same command again.',
+        { cause: error },
+      );
+    }
+  }
+
+  async renewLease(partition: string, sessionId: string, expiresAt: Date): Promise<boolean> {
+    const result = await this.collection.updateOne({ _id: `lease:${partition}`, sessionId }, { $set: { expiresAt } });
+    return result.matchedCount === 1;
+  }
+
+  async releaseLease(partition: string, sessionId: string): Promise<void> {
+    await this.collection.deleteOne({ _id: `lease:${partition}`, sessionId });
+  }
+}
+
+/**
+ * Hashes the first `length` bytes of a file. Returns the running hash (to continue over the rest)
+ * when they match `expectedSha256`, else undefined.
+ */
+export async function verifiedPrefixHash(path: string, length: number, expectedSha256: string): Promise<Hash | undefined> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(length, 1024 * 1024));
+    let position = 0;
+    while (position < length) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);
+      if (bytesRead === 0) return undefined;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.copy().digest('hex') === expectedSha256 ? hash : undefined;
+}

@@ -1,0 +1,68 @@
+import type { CollectionRole, OutcomeCounts } from '../report/types.js';
+
+/** `--partition K/N`: this process owns the runs whose file stem hashes to K (1-based) of N. */
+export interface Partition {
+  index: number;
+  count: number;
+}
+
+export const WHOLE_SOURCE: Partition = Object.freeze({ index: 1, count: 1 });
+
+export function partitionLabel(partition: Partition): string {
+  return `${partition.index}/${partition.count}`;
+}
+
+/**
+ * What the ledger remembers of one source file. Status `done` means every record of the file was
+ * written; `done-with-rejections` files are read again on every run so their rejections keep
+ * being reported; anything else (no entry) is read again.
+ */
+export interface LedgerFileEntry {
+  _id: string;
+  kind: 'file';
+  partition: string;
+  role: CollectionRole;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** SHA-256 of bytes [0, endOffset). */
+  sha256: string | null;
+  endOffset: number;
+  nextLine: number;
+  status: 'done' | 'done-with-rejections';
+  records: number;
+  rejected: number;
+  /** Output options the records were written with; a change means the file must be written again. */
+  optionsKey: string;
+  sessionId: string;
+  updatedAt: Date;
+}
+
+/** One import run, as the ledger tells it. No secrets: the server is recorded redacted. */
+export interface LedgerSession {
+  _id: string;
+  kind: 'session';
+  sessionId: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  toolVersion: string;
+  host: string;
+  pid: number;
+  partition: string;
+  source: string;
+  options: Record<string, unknown>;
+  outcome: 'running' | 'complete' | 'complete-with-issues' | 'interrupted' | 'failed';
+  totals: OutcomeCounts | null;
+}
+
+/** Who is importing into this database right now; expires if its holder dies. */
+export interface LedgerLease {
+  _id: string;
+  kind: 'lease';
+  partition: string;
+  sessionId: string;
+  host: string;
+  pid: number;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
