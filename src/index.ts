@@ -3,6 +3,21 @@
  */
 export { runImport, type ImportOptions, type ImportDependencies } from './pipeline/run-import.js';
 export { runPlan } from './pipeline/run-plan.js';
+export { runVerify, type VerifyOptions, type VerifyDependencies } from './pipeline/run-verify.js';
+export type {
+  VerifyReport,
+  VerifyCounts,
+  VerifyScope,
+  RunVerification,
+  FieldDifference,
+  KeyDetail,
+  MismatchDetail,
+  KeptNewerDetail,
+  ExtraRuns,
+} from './report/verify-report.js';
+export { renderVerifyText } from './report/render-verify-text.js';
+export { renderVerifyMarkdown } from './report/render-verify-markdown.js';
+export { renderVerifyHtml } from './report/render-verify-html.js';
 export { resolveConfig, type BackfillConfig, type CliOptions, type ConfigFileText } from './config/resolve-config.js';
 export { DEFAULTS } from './config/defaults.js';
 export { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './config/collection-names.js';

@@ -25,7 +25,9 @@ export async function connect(
     client = new MongoClient(uri, {
       useBigInt64: true,
       appName: 'taskrunner-backfill',
-      serverSelectionTimeoutMS: 15_000,
+      // A default only: the driver lets these options override the URI, and the operator's
+      // `?serverSelectionTimeoutMS=` must win.
+      ...(/[?&]serverSelectionTimeoutMS=/i.test(uri) ? {} : { serverSelectionTimeoutMS: 15_000 }),
       ...(tls.caFile ? { tls: true, tlsCAFile: tls.caFile } : {}),
       ...(tls.certificateKeyFile ? { tls: true, tlsCertificateKeyFile: tls.certificateKeyFile } : {}),
     });

@@ -1,7 +1,10 @@
 import pino, { type Logger } from 'pino';
 
-/** Logs are pino JSON on stderr (fd 2), written synchronously so nothing is lost at exit. */
-export function createLogger(level: string, secrets: readonly string[]): Logger {
+/**
+ * Logs are pino JSON on stderr (fd 2), written synchronously so nothing is lost at exit. With
+ * progress bars on a TTY, lines go through the bars' own log so they do not tear the display.
+ */
+export function createLogger(level: string, secrets: readonly string[], destination?: { write(line: string): void }): Logger {
   return pino(
     {
       level,
@@ -17,7 +20,7 @@ export function createLogger(level: string, secrets: readonly string[]): Logger 
         },
       },
     },
-    pino.destination({ fd: 2, sync: true }),
+    destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
 

@@ -4,6 +4,7 @@ import { TOOL_VERSION } from '../tool-version.js';
 import type { CliIo } from './cli-io.js';
 import { importCommand, importOptions, type ImportArgs } from './commands/import-command.js';
 import { planCommand, type PlanArgs } from './commands/plan-command.js';
+import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify-command.js';
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -33,6 +34,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       (y) => withSourceOptions(y),
       async (args) => {
         exitCode = await planCommand(args as unknown as PlanArgs, io);
+      },
+    )
+    .command(
+      'verify',
+      'Compare the source with the database, run by run, before switching the service; writes nothing',
+      (y) => verifyOptions(y),
+      async (args) => {
+        exitCode = await verifyCommand(args as unknown as VerifyArgs, io);
       },
     )
     .command(

@@ -87,17 +87,24 @@ export class LedgerStore {
         { $set: { kind: 'lease', ...lease } as Partial<LedgerDocument> },
         { upsert: true },
       );
+      return;
     } catch (error) {
       if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
-      const holder = (await this.collection.findOne({ _id: id })) as unknown as LedgerLease | null;
-      const who = holder ? `${holder.host} pid ${holder.pid} (session ${holder.sessionId}) until ${holder.expiresAt.toISOString()}` : 'another importer';
-      throw new BackfillRuntimeError(
-        'LEASE_HELD',
-        `another import of partition ${lease.partition} into this database is running: ${who}. ` +
-          'Wait for it to finish; if it died, its lease expires by itself, then run the same command again.',
-        { cause: error },
-      );
     }
+    const holder = (await this.collection.findOne({ _id: id })) as unknown as LedgerLease | null;
+    // A holder on this very host whose process is gone (killed with -9) cannot renew: take over at
+    // once rather than make the operator wait for the expiry. Guarded by its session id, so of two
+    // importers racing for the takeover only one wins.
+    if (holder && holder.host === lease.host && !processIsAlive(holder.pid)) {
+      const taken = await this.collection.updateOne({ _id: id, sessionId: holder.sessionId }, { $set: { kind: 'lease', ...lease } as Partial<LedgerDocument> });
+      if (taken.matchedCount === 1) return;
+    }
+    const who = holder ? `${holder.host} pid ${holder.pid} (session ${holder.sessionId}) until ${holder.expiresAt.toISOString()}` : 'another importer';
+    throw new BackfillRuntimeError(
+      'LEASE_HELD',
+      `another import of partition ${lease.partition} into this database is running: ${who}. ` +
+        'Wait for it to finish; if it died on another machine, its lease expires by itself, then run the same command again.',
+    );
   }
 
   async renewLease(partition: string, sessionId: string, expiresAt: Date): Promise<boolean> {
@@ -107,6 +114,16 @@ export class LedgerStore {
 
   async releaseLease(partition: string, sessionId: string): Promise<void> {
     await this.collection.deleteOne({ _id: `lease:${partition}`, sessionId });
+  }
+}
+
+/** Whether a process id is alive on this host (signal 0 checks without signalling). */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

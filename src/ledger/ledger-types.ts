@@ -14,7 +14,7 @@ export function partitionLabel(partition: Partition): string {
 
 /**
  * What the ledger remembers of one source file. Status `done` means every record of the file was
- * written; `done-with-rejections` files are read again on every run so their rejections keep
+ * written; `done-with-issues` files (rejections, conflicts, kept-newer records) are read again on every run so those keep
  * being reported; anything else (no entry) is read again.
  */
 export interface LedgerFileEntry {
@@ -29,7 +29,7 @@ export interface LedgerFileEntry {
   sha256: string | null;
   endOffset: number;
   nextLine: number;
-  status: 'done' | 'done-with-rejections';
+  status: 'done' | 'done-with-issues';
   records: number;
   rejected: number;
   /** Output options the records were written with; a change means the file must be written again. */

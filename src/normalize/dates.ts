@@ -3,7 +3,7 @@ import { InvalidRecord, describeValue } from './invalid-record.js';
 // ISO-8601 extended form as the provider writes it: date, 'T', time, 0-7 fractional digits, Z or ±hh:mm.
 // A space instead of 'T' and a ±hhmm offset are accepted too (seen in hand-edited files).
 const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,7}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -36,7 +36,8 @@ export function parseIsoTimestamp(text: string): Date | undefined {
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const offsetHours = Number(offH);
   const offsetMinutes = Number(offM);
-  if (offsetHours > 14 || offsetMinutes > 59) return undefined;
+  // .NET offsets span -14:00 to +14:00.
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > 14 * 60) return undefined;
   const millis = Number((fraction + '000').slice(0, 3));
   const offsetSign = zulu ? 0 : sign === '-' ? -1 : 1;
   const offsetMs = offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000;

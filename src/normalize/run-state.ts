@@ -56,7 +56,9 @@ function buildRunDocument({ json, fileStem }: RunStateInput, context: NormalizeC
   } else {
     runId = requireNonEmptyString(fields.get('runId'), 'runId');
   }
-  const plan = requireObject(fields.get('plan'), '"plan"');
+  const planValue = fields.get('plan');
+  if (planValue === undefined) throw new InvalidRecord('missing-field', '"plan" is missing');
+  const plan = requireObject(planValue, '"plan"');
   assertDepthWithin(plan, PLAN_DEPTH_LIMIT, 'plan');
   const document: RunDocument = {
     _id: runId,

@@ -105,6 +105,9 @@ export async function readSourceRecords(
     });
   }
 
+  // Each phase ends by flushing its buffer, so its files are written (and marked done) without waiting for the end.
+  await batches.flush('runs');
+
   for (const file of inventory.files.approvals) {
     if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;
     const rejectedBefore = tally.total('rejected');
@@ -112,6 +115,8 @@ export async function readSourceRecords(
     for (const record of read.records) await batches.add('approvals', record);
     await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
   }
+
+  await batches.flush('approvals');
 
   for (const file of inventory.files.artifacts) {
     if (hooks.skipFile?.(file)) continue;
@@ -121,6 +126,8 @@ export async function readSourceRecords(
     for (const record of read.records) await batches.add('artifacts', record);
     await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
   }
+
+  await batches.flush('artifacts');
 
   for (const file of inventory.files.logs) {
     if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;

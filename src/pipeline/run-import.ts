@@ -22,6 +22,7 @@ import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession,
 import { partitionOf } from '../ledger/partition.js';
 import { growthResumeCandidate, isUnchangedAndDone } from '../ledger/skip-rules.js';
 import type { SourceFile } from '../scan/find-source-files.js';
+import type { ImportProgress, WorkTotals } from '../report/progress.js';
 import type { LogDocument } from '../normalize/documents.js';
 
 /** Everything `import` needs, resolved once by the CLI (or given by an API caller). */
@@ -52,6 +53,8 @@ export interface ImportDependencies {
   onRejection?: (rejection: Rejection) => void;
   /** Aborting stops reading; in-flight batches finish; the report says `complete: false`. */
   signal?: AbortSignal;
+  /** Progress listener (bars on a TTY, periodic log lines); none by default. */
+  progress?: ImportProgress;
 }
 
 /**
@@ -64,6 +67,8 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   const tally = new ImportTally(undefined, deps.onRejection);
   const inventory = await findSourceFiles(options.source, options.globs);
   deps.logger.info({ files: countFiles(inventory) }, 'source scanned');
+  const progress = deps.progress;
+  progress?.start(workTotals(inventory));
 
   const isFerretDb = await detectFerretDb(deps.db);
   await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message) => {
@@ -87,8 +92,13 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   let skippedUnchanged = 0;
   const hooks: ReadHooks = {
     skipFile: (file) => {
+      // --overwrite must see every file: the documents it is meant to replace are in "done" files.
+      if (options.overwrite) return false;
       const skip = isUnchangedAndDone(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
-      if (skip) skippedUnchanged += 1;
+      if (skip) {
+        skippedUnchanged += 1;
+        progress?.fileDone(file.role, file.size);
+      }
       return skip;
     },
     resumeLog: async (file) => {
@@ -108,8 +118,12 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
       accept: async (role, batch) => {
         if (deps.signal?.aborted) throw new StopReading();
         await sink.accept(role, batch);
+        progress?.records(role, batch.length);
       },
-      fileHandedOver: (file, position) => sink.fileHandedOver(file, position),
+      fileHandedOver: async (file, position) => {
+        await sink.fileHandedOver(file, position);
+        progress?.fileDone(file.role, file.size);
+      },
     }, hooks);
   } catch (error) {
     if (error instanceof StopReading) complete = false;
@@ -120,6 +134,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   } catch (error) {
     failure ??= error;
   }
+  progress?.stop();
   if (ledger) {
     session.finishedAt = now();
     session.totals = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, tally.total(outcome)])) as LedgerSession['totals'];
@@ -149,6 +164,12 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
 }
 
 class StopReading extends Error {}
+
+function workTotals(inventory: SourceInventory): WorkTotals {
+  return Object.fromEntries(
+    COLLECTION_ROLES.map((role) => [role, { files: inventory.files[role].length, bytes: inventory.files[role].reduce((sum, file) => sum + file.size, 0) }]),
+  ) as WorkTotals;
+}
 
 export function countFiles(inventory: SourceInventory): Record<CollectionRole, number> {
   return Object.fromEntries(COLLECTION_ROLES.map((role) => [role, inventory.files[role].length])) as Record<CollectionRole, number>;
@@ -232,7 +253,8 @@ class LedgerMarks {
     private readonly now: () => Date,
   ) {}
 
-  add(file: SourceFile, position: FilePosition): void {
+  /** `hadIssues`: some of the file's records met a conflict or a newer database copy, or were refused. */
+  add(file: SourceFile, position: FilePosition, hadIssues: boolean): void {
     this.pending.push({
       _id: LedgerStore.fileEntryId(this.partition, file),
       kind: 'file',
@@ -244,7 +266,7 @@ class LedgerMarks {
       sha256: position.sha256 ?? null,
       endOffset: position.endOffset,
       nextLine: position.nextLine,
-      status: position.rejected > 0 || position.sha256 === undefined ? 'done-with-rejections' : 'done',
+      status: position.rejected > 0 || hadIssues || position.sha256 === undefined ? 'done-with-issues' : 'done',
       records: position.records,
       rejected: position.rejected,
       optionsKey: this.optionsKey,
@@ -274,6 +296,8 @@ class DatabaseSink implements RecordSink {
   private failure: unknown;
   /** Batches not yet written, per file (`role:path`). */
   private readonly outstanding = new Map<string, number>();
+  /** Files some of whose records ended as conflict, kept-newer or server-refused: never skipped next time. */
+  private readonly filesWithIssues = new Set<string>();
   /** Files whose every record has been accepted, waiting for their batches. */
   private readonly handedOver = new Map<string, { file: SourceFile; position: FilePosition }>();
 
@@ -322,7 +346,7 @@ class DatabaseSink implements RecordSink {
     if (!done || this.failure) return;
     this.handedOver.delete(key);
     this.outstanding.delete(key);
-    this.marks?.add(done.file, done.position);
+    this.marks?.add(done.file, done.position, this.filesWithIssues.delete(key));
   }
 
   async drain(): Promise<void> {
@@ -343,6 +367,9 @@ class DatabaseSink implements RecordSink {
         if (role === 'logs') await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
         else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
         this.tally.merge(scratch);
+        for (const item of [...scratch.conflicts, ...scratch.keptNewer, ...scratch.rejections]) {
+          this.filesWithIssues.add(`${role}:${item.file}`);
+        }
       },
       policy,
       onRetry,

@@ -43,6 +43,8 @@ export async function findSourceFiles(root: string, globs: SourceGlobs): Promise
   for (const role of Object.keys(files) as CollectionRole[]) {
     const paths = await fg(globs[role], {
       cwd: root,
+      // A runId may start with "." (".hidden" -> .hidden.json): such files are data, not hidden.
+      dot: true,
       onlyFiles: false,
       followSymbolicLinks: false,
       suppressErrors: true,

@@ -68,7 +68,9 @@ async function classifyExistingLogs(
   }
   const existing = new Map<string, Document>();
   for (const [runId, sequences] of byRun) {
-    const found = await collection.find({ runId, sequence: { $in: sequences } }).toArray();
+    // useBigInt64 per read: `sequence` must come back as a bigint to compare equal to ours,
+    // whatever options the caller's client was created with (the programmatic API takes any Db).
+    const found = await collection.find({ runId, sequence: { $in: sequences } }, { useBigInt64: true }).toArray();
     for (const doc of found) existing.set(logKey(doc), doc);
   }
   for (const record of records) {

@@ -172,7 +172,9 @@ async function fetchStored(
 ): Promise<Map<string, Document>> {
   const stored = new Map<string, Document>();
   if (docs.length === 0) return stored;
-  for (const doc of await collection.find(spec.findFilter(docs) as Filter<Document>).toArray()) stored.set(spec.keyOf(doc), doc);
+  // useBigInt64 per read, so Int64 values compare by BSON type whatever the caller's client options.
+  const found = await collection.find(spec.findFilter(docs) as Filter<Document>, { useBigInt64: true }).toArray();
+  for (const doc of found) stored.set(spec.keyOf(doc), doc);
   return stored;
 }
 

@@ -6,6 +6,7 @@ import { secretsOf } from '../../config/redact.js';
 import { BackfillRuntimeError, UsageError } from '../../errors.js';
 import { runImport } from '../../pipeline/run-import.js';
 import { renderImportText } from '../../report/render-import-text.js';
+import { combineProgress, createProgressBars, createProgressLog } from '../../report/progress.js';
 import type { Rejection } from '../../report/types.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
@@ -47,7 +48,10 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const source = requireSource(config);
   const { uri, database } = requireDatabase(config);
   await assertSourceDirectory(source);
-  const logger = createLogger(args.quiet ? 'warn' : (args.logLevel ?? DEFAULTS.logLevel), secretsOf(uri));
+  // Bars only for a person at a terminal; scripts and CI get the periodic log lines alone.
+  const bars = !args.quiet && (io.stderr as NodeJS.WriteStream).isTTY === true ? createProgressBars(io.stderr) : undefined;
+  const logger = createLogger(args.quiet ? 'warn' : (args.logLevel ?? DEFAULTS.logLevel), secretsOf(uri), bars ? { write: (line) => bars.log(line) } : undefined);
+  const progress = combineProgress(bars, createProgressLog(logger));
   const rejectsPath = args.rejects ? path.resolve(io.cwd, args.rejects) : undefined;
   if (rejectsPath && isInside(rejectsPath, source)) {
     throw new UsageError(`--rejects ${rejectsPath} is inside --source; the source tree is never written to`);
@@ -68,9 +72,9 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
         source,
         partition: args.partition === undefined ? WHOLE_SOURCE : parsePartition(args.partition),
         useLedger: args.ledger !== false,
-        leaseTtlMs: Math.max(5, args.leaseTtlSeconds ?? 60) * 1000,
+        leaseTtlMs: leaseTtlMs(args.leaseTtlSeconds),
       },
-      { db: connection.db, serverLabel: connection.serverLabel, logger, onRejection, signal },
+      { db: connection.db, serverLabel: connection.serverLabel, logger, onRejection, signal, progress },
     );
     if (args.strict && report.totals.rejected > 0) report.exitCode = EXIT_CODES.issues;
     io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));
@@ -82,6 +86,19 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
     await connection.client.close().catch(() => undefined);
     if (rejectsFile) await new Promise((resolve) => rejectsFile.end(resolve));
   }
+}
+
+/**
+ * `--lease-ttl-seconds` in ms, at least 5 s. A value that is not one positive number (`abc`, or the
+ * flag given twice, which yargs turns into an array) is a usage error: as NaN it would write a lease
+ * that is expired at once (no mutual exclusion) and renew it every millisecond.
+ */
+function leaseTtlMs(seconds: unknown): number {
+  if (seconds === undefined) return 60_000;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--lease-ttl-seconds must be one positive number of seconds (got ${JSON.stringify(seconds)})`);
+  }
+  return Math.max(5, seconds) * 1000;
 }
 
 export async function assertSourceDirectory(source: string): Promise<void> {

@@ -1,0 +1,171 @@
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import type { CollectionNames } from '../config/collection-names.js';
+import { ImportTally } from '../report/import-tally.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../report/types.js';
+import { emptyVerifyCounts, type VerifyCounts, type VerifyReport, type VerifyScope } from '../report/verify-report.js';
+import { findSourceFiles } from '../scan/find-source-files.js';
+import type { SourceReadOptions } from '../scan/source-options.js';
+import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
+import { findExtraDocuments } from '../verify/find-extra-documents.js';
+import { RunSelection } from '../verify/run-selection.js';
+import { verifyExitCode, verifyPassed } from '../verify/verify-exit-code.js';
+import { VerifySink } from '../verify/verify-sink.js';
+import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
+import { readSourceRecords } from './read-source-records.js';
+import { countFiles } from './run-import.js';
+
+/** Everything `verify` needs, resolved once by the CLI (or given by an API caller). */
+export interface VerifyOptions extends SourceReadOptions {
+  collections: CollectionNames;
+  /** Verify only these runs (`--run`, repeatable). */
+  runIds?: readonly string[];
+  /** Verify a random sample of this many runs (`--sample N`), picked among the state files. */
+  sample?: number;
+  /** Extra documents and source rejections fail the verification too. Default false. */
+  strict?: boolean;
+  /** Detail entries listed in all (the counts stay exact). Default 2000. */
+  detailLimit?: number;
+  /** Runs that are not clean listed in full. Default 1000. */
+  runLimit?: number;
+}
+
+export interface VerifyDependencies {
+  /** The database to compare with. Verify only reads: it never writes or creates a collection. */
+  db: Db;
+  /** Server description for the report, credentials already removed. */
+  serverLabel: string;
+  logger?: Logger;
+  now?: () => Date;
+  /** The random source of `--sample` (Math.random by default). */
+  random?: () => number;
+  /** Aborting stops reading; the report says `complete: false` and the exit code is 4. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The verify use case: read the source through the one read path `import` uses, compare every
+ * record with the database by unique key, look for documents only the database holds, and return
+ * the report. Differences are outcomes in the report, never exceptions; it throws only when the
+ * database cannot be read at all.
+ */
+export async function runVerify(options: VerifyOptions, deps: VerifyDependencies): Promise<VerifyReport> {
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const inventory = await findSourceFiles(options.source, options.globs);
+  const selection =
+    options.sample !== undefined
+      ? RunSelection.sample(inventory.files.runs, options.sample, deps.random ?? Math.random)
+      : options.runIds !== undefined
+        ? RunSelection.runs(options.runIds)
+        : RunSelection.all();
+  deps.logger?.info({ files: countFiles(inventory), scope: selection.kind }, 'source scanned; comparing with the database');
+
+  const tally = new VerifyTally(options.detailLimit ?? DEFAULT_VERIFY_DETAIL_LIMIT);
+  const sink = new VerifySink(deps.db, options.collections, tally, selection);
+  const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection));
+  let complete = true;
+  try {
+    await readSourceRecords(
+      inventory,
+      options,
+      readTally,
+      {
+        accept: async (role, batch) => {
+          if (deps.signal?.aborted) throw new StopReading();
+          await sink.accept(role, batch);
+        },
+        fileHandedOver: (file, position) => sink.fileHandedOver(file, position),
+      },
+      { skipFile: (file) => selection.skipFile(file) },
+    );
+  } catch (error) {
+    if (!(error instanceof StopReading)) throw error;
+    complete = false;
+  }
+  // In scope: every run (undefined), the runs named with --run, or the sampled runs the source holds.
+  const selectedIds =
+    selection.kind === 'all'
+      ? undefined
+      : [...new Set([...(selection.namedRunIds() ?? []), ...[...sink.sourceRunIds].filter((runId) => selection.includes(runId))])].sort(compareText);
+  if (complete) {
+    deps.logger?.info('source compared; looking for documents only the database holds');
+    await findExtraDocuments(deps.db, options.collections, sink, tally, selection, selectedIds);
+  }
+  tally.attributeRejections(
+    (attribution) => {
+      const resolution = sink.runIndex.resolve(attribution);
+      if (resolution.kind === 'ambiguous') {
+        return {
+          runId: attribution,
+          candidates: resolution.runIds,
+          note: `the file name "${attribution}" matches several runs (${resolution.runIds.join(', ')}); its records were not read`,
+        };
+      }
+      return { runId: resolution.runId, candidates: [resolution.runId] };
+    },
+    (runIds) => selection.includesAny(runIds),
+  );
+
+  const perCollection = tally.totals();
+  const totals = emptyVerifyCounts();
+  for (const role of COLLECTION_ROLES) {
+    for (const name of Object.keys(totals) as Array<keyof VerifyCounts>) totals[name] += perCollection[role][name];
+  }
+  const summary = tally.runSummary(options.runLimit ?? DEFAULT_VERIFY_RUN_LIMIT);
+  const strict = options.strict ?? false;
+  const passed = verifyPassed(totals, strict);
+  const scope: VerifyScope =
+    selection.kind === 'all'
+      ? { kind: 'all' }
+      : selection.kind === 'runs'
+        ? { kind: 'runs', runIds: selectedIds ?? [] }
+        : { kind: 'sample', size: selection.requestedSize, runIds: selectedIds ?? [] };
+  const extraRuns = tally.extraRuns();
+  const finishedAt = now();
+  const report: VerifyReport = {
+    command: 'verify',
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    source: options.source,
+    database: { name: deps.db.databaseName, server: deps.serverLabel },
+    options: {
+      strict,
+      enumStyle: options.enumStyle,
+      globs: { ...options.globs },
+      collections: collectionNames(options.collections),
+    },
+    scope,
+    complete,
+    files: { ...countFiles(inventory), ignored: inventory.ignoredFiles },
+    collections: Object.fromEntries(
+      COLLECTION_ROLES.map((role) => [role, { name: options.collections[role], ...perCollection[role] }]),
+    ) as VerifyReport['collections'],
+    totals,
+    runsChecked: summary.checked,
+    cleanRuns: summary.clean,
+    notCleanRuns: summary.notCleanCount,
+    runs: summary.notClean,
+    runsTruncated: summary.truncated,
+    extraRuns,
+    unknownRunIds:
+      selection.kind === 'runs'
+        ? (selectedIds ?? []).filter((runId) => !sink.sourceRunIds.has(runId) && !tally.has(runId) && !tally.isExtraRun(runId))
+        : [],
+    orphanRunIds: [...readTally.orphanRunIds].filter((runId) => selection.includes(runId)).sort(compareText),
+    warnings: readTally.warningList(),
+    detailsTruncated: tally.detailsTruncated,
+    passed,
+    exitCode: verifyExitCode(complete, passed),
+  };
+  deps.logger?.info({ totals, passed, complete }, 'verify finished');
+  return report;
+}
+
+class StopReading extends Error {}
+
+function collectionNames(names: CollectionNames): Record<CollectionRole, string> {
+  return Object.fromEntries(COLLECTION_ROLES.map((role) => [role, names[role]])) as Record<CollectionRole, string>;
+}

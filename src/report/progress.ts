@@ -1,0 +1,138 @@
+import cliProgress from 'cli-progress';
+import type { Logger } from 'pino';
+import { COLLECTION_ROLES, type CollectionRole } from './types.js';
+
+/** Size of the work per phase (one phase per kind of file), known after the scan. */
+export type WorkTotals = Record<CollectionRole, { files: number; bytes: number }>;
+
+/** Receives progress while an import runs. Every method must be cheap: it sits on the hot path. */
+export interface ImportProgress {
+  start(totals: WorkTotals): void;
+  /** Records handed to the writer. */
+  records(role: CollectionRole, count: number): void;
+  /** A file finished (read and handed over, or skipped as unchanged). */
+  fileDone(role: CollectionRole, bytes: number): void;
+  stop(): void;
+}
+
+const PHASE_LABEL: Record<CollectionRole, string> = { runs: 'run state', approvals: 'approvals', artifacts: 'artifacts', logs: 'logs' };
+
+/** Several listeners as one. */
+export function combineProgress(...listeners: Array<ImportProgress | undefined>): ImportProgress {
+  const active = listeners.filter((listener): listener is ImportProgress => listener !== undefined);
+  return {
+    start: (totals) => active.forEach((listener) => listener.start(totals)),
+    records: (role, count) => active.forEach((listener) => listener.records(role, count)),
+    fileDone: (role, bytes) => active.forEach((listener) => listener.fileDone(role, bytes)),
+    stop: () => active.forEach((listener) => listener.stop()),
+  };
+}
+
+/**
+ * One bar per phase on stderr (cli-progress: a maintained library that handles redraw, ETA and
+ * terminal width, which is not worth hand-writing), sized in bytes so the ETA holds for logs of
+ * any length, with records/s. Only for a TTY; the CLI decides.
+ */
+export function createProgressBars(stream: NodeJS.WritableStream): ImportProgress & { log(line: string): void } {
+  const multibar = new cliProgress.MultiBar(
+    {
+      stream: stream as NodeJS.WriteStream,
+      format: '{phase} |{bar}| {percentage}% | {files} files | {records} records | {rate} rec/s | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<CollectionRole, { bar: cliProgress.SingleBar; files: number; records: number; bytes: number; started: number }>();
+  let totals: WorkTotals | undefined;
+  const update = (role: CollectionRole): void => {
+    const entry = bars.get(role);
+    if (!entry || !totals) return;
+    const seconds = (Date.now() - entry.started) / 1000;
+    entry.bar.update(entry.bytes, {
+      phase: PHASE_LABEL[role].padEnd(9),
+      files: `${entry.files}/${totals[role].files}`,
+      records: entry.records,
+      rate: seconds > 0 ? Math.round(entry.records / seconds) : 0,
+    });
+  };
+  const barFor = (role: CollectionRole) => {
+    let entry = bars.get(role);
+    if (!entry && totals) {
+      const bar = multibar.create(Math.max(1, totals[role].bytes), 0, { phase: PHASE_LABEL[role].padEnd(9), files: `0/${totals[role].files}`, records: 0, rate: 0 });
+      entry = { bar, files: 0, records: 0, bytes: 0, started: Date.now() };
+      bars.set(role, entry);
+    }
+    return entry;
+  };
+  return {
+    start(work) {
+      totals = work;
+    },
+    records(role, count) {
+      const entry = barFor(role);
+      if (!entry) return;
+      entry.records += count;
+      update(role);
+    },
+    fileDone(role, bytes) {
+      const entry = barFor(role);
+      if (!entry) return;
+      entry.files += 1;
+      entry.bytes += bytes;
+      update(role);
+    },
+    stop() {
+      multibar.stop();
+    },
+    log(line) {
+      multibar.log(line.endsWith('\n') ? line : `${line}\n`);
+    },
+  };
+}
+
+/** Progress lines in the pino log, at most one per interval, whatever the terminal. */
+export function createProgressLog(logger: Logger, intervalMs = 10_000): ImportProgress {
+  let totals: WorkTotals | undefined;
+  const done = Object.fromEntries(COLLECTION_ROLES.map((role) => [role, { files: 0, records: 0, bytes: 0 }])) as Record<CollectionRole, { files: number; records: number; bytes: number }>;
+  const started = Date.now();
+  let last = Date.now();
+  const maybeLog = (): void => {
+    const now = Date.now();
+    if (now - last < intervalMs || !totals) return;
+    last = now;
+    const records = COLLECTION_ROLES.reduce((sum, role) => sum + done[role].records, 0);
+    const bytes = COLLECTION_ROLES.reduce((sum, role) => sum + done[role].bytes, 0);
+    const totalBytes = COLLECTION_ROLES.reduce((sum, role) => sum + (totals?.[role].bytes ?? 0), 0);
+    const seconds = (now - started) / 1000;
+    logger.info(
+      {
+        progress: Object.fromEntries(COLLECTION_ROLES.map((role) => [role, { files: done[role].files, of: totals?.[role].files, records: done[role].records }])),
+        recordsPerSecond: Math.round(records / seconds),
+        percent: totalBytes > 0 ? Math.round((bytes / totalBytes) * 1000) / 10 : 100,
+        etaSeconds: bytes > 0 ? Math.round(((totalBytes - bytes) * seconds) / bytes) : null,
+      },
+      'import progress',
+    );
+  };
+  return {
+    start(work) {
+      totals = work;
+    },
+    records(role, count) {
+      done[role].records += count;
+      maybeLog();
+    },
+    fileDone(role, bytes) {
+      done[role].files += 1;
+      done[role].bytes += bytes;
+      maybeLog();
+    },
+    stop() {
+      // nothing to release
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Document } from 'mongodb';
+import type { CollectionRole } from '../report/types.js';
+import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC } from '../write/upsert-versioned.js';
+
+/** How verify finds one collection's documents of a run, and orders their versions. */
+export interface VerifyKeySpec {
+  role: CollectionRole;
+  /** The field that tells documents of one run apart (`_id` for runs: one document per run). */
+  keyField: string;
+  /** Version fields, most significant first; empty for logs, which are immutable. */
+  versionFields: readonly string[];
+}
+
+/** The unique keys of the layout page: `_id`; `(runId, sequence)`; `(runId, name)`; `(runId, approvalId)`. */
+export const VERIFY_SPECS: Readonly<Record<CollectionRole, VerifyKeySpec>> = Object.freeze({
+  runs: { role: 'runs', keyField: '_id', versionFields: RUNS_SPEC.versionFields },
+  logs: { role: 'logs', keyField: 'sequence', versionFields: [] },
+  approvals: { role: 'approvals', keyField: 'approvalId', versionFields: APPROVALS_SPEC.versionFields },
+  artifacts: { role: 'artifacts', keyField: 'name', versionFields: ARTIFACTS_SPEC.versionFields },
+});
+
+/** The run a document belongs to. */
+export function runIdOf(role: CollectionRole, doc: Document): string {
+  return String(role === 'runs' ? doc._id : doc.runId);
+}
+
+/** The document's key within its run, as text (`12` for a log sequence, whatever its BSON number type). */
+export function keyWithinRun(role: CollectionRole, doc: Document): string {
+  return String(doc[VERIFY_SPECS[role].keyField]);
+}
