@@ -392,6 +392,7 @@ async function readLogFile(
     return position;
   }
   const stem = fileStem(file.relativePath);
+  let sinkFailed = false;
   try {
     for await (const lines of readLogLines(file.absolutePath, {
       startOffset: position.endOffset,
@@ -429,10 +430,17 @@ async function readLogFile(
           continue;
         }
         position.records += 1;
-        await batches.add('logs', { doc: result.doc, origin }, line.byteLength + 64);
+        try {
+          await batches.add('logs', { doc: result.doc, origin }, line.byteLength + 64);
+        } catch (error) {
+          sinkFailed = true;
+          throw error;
+        }
       }
     }
   } catch (error) {
+    // A stop request (SIGINT/SIGTERM) or a failed write ends the whole read, not just this file.
+    if (sinkFailed) throw error;
     // The file vanished or became unreadable mid-read: what was read stands, the rest is rejected.
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     tally.reject({

@@ -31,6 +31,10 @@ export function isTransientError(error: unknown): boolean {
   if (error instanceof MongoBulkWriteError && error.writeErrors && (Array.isArray(error.writeErrors) ? error.writeErrors.length > 0 : true)) {
     return false; // per-document errors are answers, not outages
   }
+  // The driver wraps an outage during a bulk write (insertMany, bulkWrite) in a MongoBulkWriteError
+  // without per-document errors; the original error (e.g. MongoServerSelectionError) is its errorResponse.
+  const wrapped: unknown = error instanceof MongoBulkWriteError ? (error as { errorResponse?: unknown }).errorResponse : undefined;
+  if (wrapped instanceof Error && wrapped !== error && isTransientError(wrapped)) return true;
   if (error.hasErrorLabel('RetryableWriteError') || error.hasErrorLabel('TransientTransactionError')) return true;
   if (error.hasErrorLabel('ResetPool') || error.hasErrorLabel('SystemOverloadedError')) return true;
   const name = error.name;

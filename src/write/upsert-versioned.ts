@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, Collection, Document, Filter } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
 import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole } from '../report/types.js';
 import { differingFields } from './compare-documents.js';
@@ -236,7 +236,9 @@ async function replaceOlder(
   try {
     matched = (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
   } catch (error) {
-    if (perDocumentErrors(error) === undefined) throw error;
+    // Any bulk failure, per-document or of the whole command (FerretDB reports an update's first
+    // error that way), is settled by reading back below; other errors go to the retry wrapper.
+    if (!(error instanceof MongoBulkWriteError)) throw error;
   }
   if (matched === replaces.length) {
     tally.count(spec.role, 'updated', replaces.length);
