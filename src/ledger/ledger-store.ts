@@ -7,6 +7,7 @@ type LedgerDocument = { _id: string; [field: string]: unknown };
 import { BackfillRuntimeError } from '../errors.js';
 import type { SourceFile } from '../scan/find-source-files.js';
 import { DUPLICATE_KEY } from '../write/server-errors.js';
+import { UPDATE_STATEMENTS_PER_COMMAND, chunks } from '../write/upsert-versioned.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession } from './ledger-types.js';
 
 /** How long a lease lives without renewal: a holder killed with -9 blocks others this long at most. */
@@ -41,7 +42,7 @@ export class LedgerStore {
     const operations: AnyBulkWriteOperation<LedgerDocument>[] = entries.map((entry) => ({
       replaceOne: { filter: { _id: entry._id }, replacement: entry as unknown as LedgerDocument, upsert: true },
     }));
-    await this.collection.bulkWrite(operations, { ordered: true });
+    for (const chunk of chunks(operations, UPDATE_STATEMENTS_PER_COMMAND)) await this.collection.bulkWrite(chunk, { ordered: true });
   }
 
   async writeSession(session: LedgerSession): Promise<void> {

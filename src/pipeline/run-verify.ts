@@ -62,7 +62,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
   deps.logger?.info({ files: countFiles(inventory), scope: selection.kind }, 'source scanned; comparing with the database');
 
   const tally = new VerifyTally(options.detailLimit ?? DEFAULT_VERIFY_DETAIL_LIMIT);
-  const sink = new VerifySink(deps.db, options.collections, tally, selection);
+  const sink = new VerifySink(deps.db, options.collections, tally, selection, options.batchSize);
   const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection));
   let complete = true;
   try {
@@ -89,6 +89,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
       ? undefined
       : [...new Set([...(selection.namedRunIds() ?? []), ...[...sink.sourceRunIds].filter((runId) => selection.includes(runId))])].sort(compareText);
   if (complete) {
+    await sink.finish();
     deps.logger?.info('source compared; looking for documents only the database holds');
     await findExtraDocuments(deps.db, options.collections, sink, tally, selection, selectedIds);
   }

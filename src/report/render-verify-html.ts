@@ -65,7 +65,7 @@ export function renderVerifyHtml(report: VerifyReport): string {
   if (report.runs.length === 0) {
     body.push('<p>None: every run checked is clean.</p>');
   } else {
-    if (report.runsTruncated) body.push(`<p class="muted">The first ${report.runs.length} are listed (sorted by runId).</p>`);
+    if (report.runsTruncated) body.push(`<p class="muted">The first ${report.runs.length} are listed (failing runs first).</p>`);
     body.push(`<table><thead>${headRow(['run', 'collection'])}</thead><tbody>`);
     for (const row of runTableRows(report)) {
       body.push(`<tr><td class="mono"><a href="#${anchor(row.runId)}">${esc(row.runId)}</a></td><td class="mono">${esc(row.collection)}</td>${countTds(countCells(row.counts))}</tr>`);

@@ -39,7 +39,7 @@ export function renderVerifyMarkdown(report: VerifyReport): string {
   if (report.runs.length === 0) {
     out.push('None: every run checked is clean.');
   } else {
-    if (report.runsTruncated) out.push(`The first ${report.runs.length} are listed (sorted by runId).\n`);
+    if (report.runsTruncated) out.push(`The first ${report.runs.length} are listed (failing runs first).\n`);
     out.push(
       table(
         ['run', 'collection', ...VERIFY_COUNT_NAMES.map((name) => VERIFY_COUNT_LABELS[name])],

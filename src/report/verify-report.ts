@@ -124,7 +124,10 @@ export interface VerifyReport {
   cleanRuns: number;
   /** Runs (of the source, in scope) with anything missing, mismatched, newer, extra or rejected. */
   notCleanRuns: number;
-  /** The runs that are not clean, sorted by runId, cut at a limit (`runsTruncated`). */
+  /**
+   * The runs that are not clean, cut at a limit (`runsTruncated`): failing runs (missing or
+   * mismatched) first, then extra or kept-newer, then rejections only; by runId within each.
+   */
   runs: RunVerification[];
   runsTruncated: boolean;
   extraRuns: ExtraRuns;
@@ -164,7 +167,7 @@ export function verifyOutcomeLine(report: VerifyReport): string {
     `${totals.extra} extra in the database (${report.extraRuns.count} extra runs), ` +
     `${totals.keptNewer} kept newer, ${totals.rejected} source rejections`;
   if (report.passed) {
-    return `PASSED: every source record is in the database as the file says (${failing}; ${informational}` +
+    return `PASSED: every source record is in the database (${failing}; ${informational}` +
       `${report.options.strict ? '' : '; extras and rejections fail only with --strict'}).`;
   }
   return `FAILED: ${failing}; ${informational}${report.options.strict ? ' (--strict: extras and rejections fail too)' : ''}.`;

@@ -165,14 +165,18 @@ export class VerifyTally {
     return totals;
   }
 
-  /** The runs that are not clean, sorted, at most `limit`; and how many runs there are of each kind. */
+  /**
+   * The runs that are not clean, at most `limit`: the failing ones first (missing or mismatched),
+   * then those with extra or newer documents, then those with rejections only; by runId within each.
+   * Also how many runs there are of each kind.
+   */
   runSummary(limit = DEFAULT_VERIFY_RUN_LIMIT): { checked: number; clean: number; notClean: RunVerification[]; notCleanCount: number; truncated: boolean } {
-    const notClean: string[] = [];
+    const notClean: Array<{ runId: string; severity: number }> = [];
     for (const [runId, run] of this.runs) {
-      if (!COLLECTION_ROLES.every((role) => isCleanCounts(run.collections[role]))) notClean.push(runId);
+      if (!COLLECTION_ROLES.every((role) => isCleanCounts(run.collections[role]))) notClean.push({ runId, severity: severityOf(run) });
     }
-    notClean.sort(compareText);
-    const listed = notClean.slice(0, limit).map((runId) => {
+    notClean.sort((a, b) => a.severity - b.severity || compareText(a.runId, b.runId));
+    const listed = notClean.slice(0, limit).map(({ runId }) => {
       const run = this.runs.get(runId) as RunState;
       return { runId, ...run };
     });
@@ -223,6 +227,14 @@ export class VerifyTally {
       this.detailsTruncated = true;
     }
   }
+}
+
+/** 0: something missing or mismatched; 1: extra or kept-newer documents; 2: source rejections only. */
+function severityOf(run: RunState): number {
+  const counts = COLLECTION_ROLES.map((role) => run.collections[role]);
+  if (counts.some((c) => c.missing > 0 || c.mismatched > 0)) return 0;
+  if (counts.some((c) => c.extra > 0 || c.keptNewer > 0)) return 1;
+  return 2;
 }
 
 function addCounts(into: VerifyCounts, from: VerifyCounts): void {
