@@ -7,6 +7,7 @@ type LedgerDocument = { _id: string; [field: string]: unknown };
 import { BackfillRuntimeError } from '../errors.js';
 import type { SourceFile } from '../scan/find-source-files.js';
 import { DUPLICATE_KEY } from '../write/server-errors.js';
+import { perDocumentErrors } from '../write/write-errors.js';
 import { UPDATE_STATEMENTS_PER_COMMAND, chunks } from '../write/upsert-versioned.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession } from './ledger-types.js';
 
@@ -37,9 +38,29 @@ export class LedgerStore {
     return entries;
   }
 
-  async writeFiles(entries: readonly LedgerFileEntry[]): Promise<void> {
+  /**
+   * Records finished files. Entries the ledger did not hold yet are inserted (one insertMany);
+   * known ones are replaced by `_id` in small commands. FerretDB answers an upsert by scanning the
+   * collection, so inserting new entries keeps a first import of many files linear.
+   */
+  async writeFiles(entries: readonly LedgerFileEntry[], known: ReadonlySet<string>): Promise<void> {
     if (entries.length === 0) return;
-    const operations: AnyBulkWriteOperation<LedgerDocument>[] = entries.map((entry) => ({
+    const fresh = entries.filter((entry) => !known.has(entry._id));
+    const replace = entries.filter((entry) => known.has(entry._id));
+    if (fresh.length > 0) {
+      try {
+        await this.collection.insertMany(fresh as unknown as LedgerDocument[], { ordered: false });
+      } catch (error) {
+        const duplicates = (perDocumentErrors(error) ?? []).filter((e) => e.code === DUPLICATE_KEY);
+        if (duplicates.length === 0 || (perDocumentErrors(error) ?? []).length !== duplicates.length) throw error;
+        // Another importer (or an earlier run we did not load) wrote them meanwhile: replace those.
+        for (const e of duplicates) {
+          const entry = fresh[e.index];
+          if (entry) replace.push(entry);
+        }
+      }
+    }
+    const operations: AnyBulkWriteOperation<LedgerDocument>[] = replace.map((entry) => ({
       replaceOne: { filter: { _id: entry._id }, replacement: entry as unknown as LedgerDocument, upsert: true },
     }));
     for (const chunk of chunks(operations, UPDATE_STATEMENTS_PER_COMMAND)) await this.collection.bulkWrite(chunk, { ordered: true });

@@ -88,7 +88,12 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     known = await ledger.loadFiles(label);
   }
   const optionsKey = outputOptionsKey(options);
-  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, ledger ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now) : undefined);
+  const marks = ledger
+    ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now, new Set(known.keys()), (error) =>
+        deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
+      )
+    : undefined;
+  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, marks);
   let skippedUnchanged = 0;
   const hooks: ReadHooks = {
     skipFile: (file) => {
@@ -251,6 +256,10 @@ class LedgerMarks {
     private readonly optionsKey: string,
     private readonly sessionId: string,
     private readonly now: () => Date,
+    /** Entry ids already in the ledger (loaded at start, grown as entries are written). */
+    private readonly known: Set<string>,
+    /** A lost ledger write only means the file is read again next time: report it, go on. */
+    private readonly onError: (error: unknown) => void,
   ) {}
 
   /** `hadIssues`: some of the file's records met a conflict or a newer database copy, or were refused. */
@@ -280,7 +289,12 @@ class LedgerMarks {
     const entries = this.pending;
     this.pending = [];
     this.lastFlush = Date.now();
-    this.flushing = this.flushing.then(() => this.ledger.writeFiles(entries)).catch(() => undefined);
+    this.flushing = this.flushing
+      .then(async () => {
+        await this.ledger.writeFiles(entries, this.known);
+        for (const entry of entries) this.known.add(entry._id);
+      })
+      .catch((error: unknown) => this.onError(error));
     return this.flushing;
   }
 }

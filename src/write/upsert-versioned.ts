@@ -11,10 +11,20 @@ export interface VersionedCollectionSpec {
   role: CollectionRole;
   /** The unique key as text, for maps and reports. */
   keyOf(doc: Document): string;
-  /** A filter that finds the stored documents for these records (by unique key). */
+  /** A filter that finds (at least) the stored documents for these records' unique keys. */
   findFilter(docs: readonly Document[]): Document;
   /** Date fields that order versions, most significant first (null sorts before any date). */
   versionFields: readonly string[];
+}
+
+/**
+ * The stored documents of the batch's runs: one `$in` on `runId` (the unique index's prefix on
+ * MongoDB) rather than an `$or` of one clause per key, which FerretDB evaluates clause by clause
+ * over the whole collection (measured: 1.3 s for 50 clauses on 8,000 documents). The caller keeps
+ * only the keys it asked for; a run has few artifacts and approvals.
+ */
+function byRunIds(docs: readonly Document[]): Document {
+  return { runId: { $in: [...new Set(docs.map((doc) => doc.runId as string))] } };
 }
 
 export const RUNS_SPEC: VersionedCollectionSpec = {
@@ -27,16 +37,14 @@ export const RUNS_SPEC: VersionedCollectionSpec = {
 export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
   role: 'artifacts',
   keyOf: (doc) => `${String(doc.runId)}#${String(doc.name)}`,
-  findFilter: (docs) => ({ $or: docs.map((doc) => ({ runId: doc.runId as unknown, name: doc.name as unknown })) }),
+  findFilter: (docs) => byRunIds(docs),
   versionFields: ['capturedAt'],
 };
 
 export const APPROVALS_SPEC: VersionedCollectionSpec = {
   role: 'approvals',
   keyOf: (doc) => `${String(doc.runId)}#${String(doc.approvalId)}`,
-  findFilter: (docs) => ({
-    $or: docs.map((doc) => ({ runId: doc.runId as unknown, approvalId: doc.approvalId as unknown })),
-  }),
+  findFilter: (docs) => byRunIds(docs),
   versionFields: ['completedAt', 'requestedAt'],
 };
 

@@ -106,6 +106,9 @@ describe('collection keys', () => {
     expect(RUNS_SPEC.keyOf({ _id: 'r' })).toBe('r');
     expect(ARTIFACTS_SPEC.keyOf({ runId: 'r', name: 'n' })).toBe('r#n');
     expect(APPROVALS_SPEC.keyOf({ runId: 'r', approvalId: 'a' })).toBe('r#a');
-    expect(ARTIFACTS_SPEC.findFilter([{ runId: 'r', name: 'n' }])).toEqual({ $or: [{ runId: 'r', name: 'n' }] });
+    // One $in on runId (distinct runs), not one $or clause per key: FerretDB scans per clause.
+    expect(ARTIFACTS_SPEC.findFilter([{ runId: 'r', name: 'n' }, { runId: 'r', name: 'm' }, { runId: 's', name: 'n' }])).toEqual({ runId: { $in: ['r', 's'] } });
+    expect(APPROVALS_SPEC.findFilter([{ runId: 'r', approvalId: 'a' }])).toEqual({ runId: { $in: ['r'] } });
+    expect(RUNS_SPEC.findFilter([{ _id: 'r' }, { _id: 's' }])).toEqual({ _id: { $in: ['r', 's'] } });
   });
 });
