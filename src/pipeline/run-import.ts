@@ -12,7 +12,7 @@ import { findSourceFiles, type SourceInventory } from '../scan/find-source-files
 import type { SourceReadOptions } from '../scan/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { detectFerretDb, ensureSchema } from '../write/ensure-schema.js';
-import { insertLogBatch } from '../write/insert-logs.js';
+import { classifyExistingLogs, insertLogBatch } from '../write/insert-logs.js';
 import type { PendingRecord } from '../write/pending-record.js';
 import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC, upsertVersionedBatch } from '../write/upsert-versioned.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../write/with-retries.js';
@@ -282,7 +282,8 @@ class LedgerMarks {
       sessionId: this.sessionId,
       updatedAt: this.now(),
     });
-    if (this.pending.length >= 200 || Date.now() - this.lastFlush > 2000) void this.flush();
+    // Written often: a file done but not yet in the ledger is read again after a crash.
+    if (this.pending.length >= 50 || Date.now() - this.lastFlush > 500) void this.flush();
   }
 
   flush(): Promise<void> {
@@ -310,6 +311,10 @@ class DatabaseSink implements RecordSink {
   private failure: unknown;
   /** Batches not yet written, per file (`role:path`). */
   private readonly outstanding = new Map<string, number>();
+  /** Existing log entries waiting for `compareDuplicates`. */
+  private duplicates: PendingRecord<LogDocument>[] = [];
+  /** Files held open (one outstanding count each) until their existing entries are compared. */
+  private readonly duplicateHolds = new Set<string>();
   /** Files some of whose records ended as conflict, kept-newer or server-refused: never skipped next time. */
   private readonly filesWithIssues = new Set<string>();
   /** Files whose every record has been accepted, waiting for their batches. */
@@ -365,30 +370,77 @@ class DatabaseSink implements RecordSink {
 
   async drain(): Promise<void> {
     await Promise.all(this.inFlight);
+    if (!this.failure) {
+      try {
+        await this.compareDuplicates();
+      } catch (error) {
+        this.failure = error;
+      }
+    }
     await this.marks?.flush();
     if (this.failure) throw this.failure;
   }
   private async write(role: CollectionRole, batch: PendingRecord<Document>[]): Promise<void> {
     const collection = this.db.collection(this.options.collections[role]);
+    let duplicates: PendingRecord<LogDocument>[] = [];
+    // Each attempt writes into a scratch tally so a retried batch is not counted twice.
+    await this.retrying(role, async () => {
+      const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
+      if (role === 'logs') duplicates = await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
+      else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
+      this.mergeBatchTally(role, scratch);
+    });
+    if (duplicates.length === 0) return;
+    // Log entries that already exist are compared later, many batches in one read; their files
+    // stay open (not marked done) until then.
+    for (const key of new Set(duplicates.map((record) => `logs:${record.origin.file}`))) {
+      // One hold per file, however many of its batches met existing entries.
+      if (this.duplicateHolds.has(key)) continue;
+      this.duplicateHolds.add(key);
+      this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
+    }
+    this.duplicates.push(...duplicates);
+    if (this.duplicates.length >= DUPLICATES_PER_COMPARISON) await this.compareDuplicates();
+  }
+
+  /** Compares the gathered existing log entries with the stored ones (unchanged or conflict). */
+  private async compareDuplicates(): Promise<void> {
+    const records = this.duplicates;
+    this.duplicates = [];
+    if (records.length === 0) return;
+    const collection = this.db.collection(this.options.collections.logs);
+    await this.retrying('logs', async () => {
+      const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
+      await classifyExistingLogs(collection, records, scratch);
+      this.mergeBatchTally('logs', scratch);
+    });
+    for (const key of new Set(records.map((record) => `logs:${record.origin.file}`))) {
+      if (!this.duplicateHolds.delete(key)) continue;
+      const left = (this.outstanding.get(key) ?? 1) - 1;
+      this.outstanding.set(key, left);
+      if (left === 0) this.finishFile(key);
+    }
+  }
+
+  private mergeBatchTally(role: CollectionRole, scratch: ImportTally): void {
+    this.tally.merge(scratch);
+    for (const item of [...scratch.conflicts, ...scratch.keptNewer, ...scratch.rejections]) {
+      this.filesWithIssues.add(`${role}:${item.file}`);
+    }
+  }
+
+  private retrying(role: CollectionRole, step: () => Promise<void>): Promise<void> {
     const onRetry = (error: unknown, attempt: number, delayMs: number): void => {
       this.logger.warn({ role, attempt, delayMs, error: (error as Error).message }, 'transient database error; retrying the batch');
     };
-    const policy = this.options.retry ?? DEFAULT_RETRY_POLICY;
-    // Each attempt writes into a scratch tally so a retried batch is not counted twice.
-    await withRetries(
-      async () => {
-        const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
-        if (role === 'logs') await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
-        else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
-        this.tally.merge(scratch);
-        for (const item of [...scratch.conflicts, ...scratch.keptNewer, ...scratch.rejections]) {
-          this.filesWithIssues.add(`${role}:${item.file}`);
-        }
-      },
-      policy,
-      onRetry,
-    );
+    return withRetries(step, this.options.retry ?? DEFAULT_RETRY_POLICY, onRetry);
   }
 }
+
+/**
+ * Existing log entries gathered before one comparing read. Bounds memory; on FerretDB every read
+ * scans the collection, so fewer, larger reads make a resume after a crash fast.
+ */
+const DUPLICATES_PER_COMPARISON = 20_000;
 
 const SPECS = { runs: RUNS_SPEC, approvals: APPROVALS_SPEC, artifacts: ARTIFACTS_SPEC } as const;

@@ -13,15 +13,15 @@ export function logKey(doc: Document): string {
 /**
  * Log entries are immutable: insert-if-absent. One unordered insertMany per batch (the fastest
  * write there is, and FerretDB reports per-document errors for it); a duplicate key means the
- * entry exists, and is then compared: the same content is `unchanged`, other content a `conflict`
- * that is left untouched.
+ * entry exists. Returns those records: the caller compares them with the stored entries
+ * (`classifyExistingLogs`), at once or gathered from many batches into one read.
  */
 export async function insertLogBatch(
   collection: Collection<Document>,
   records: readonly PendingRecord<LogDocument>[],
   tally: ImportTally,
-): Promise<void> {
-  if (records.length === 0) return;
+): Promise<PendingRecord<LogDocument>[]> {
+  if (records.length === 0) return [];
   let errors: ReturnType<typeof perDocumentErrors> = [];
   try {
     await collection.insertMany(
@@ -51,27 +51,28 @@ export async function insertLogBatch(
     }
   }
   tally.count('logs', 'inserted', records.length - errors.length);
-  if (duplicates.length > 0) await classifyExistingLogs(collection, duplicates, tally);
+  return duplicates;
 }
 
-/** The entries already in the database: same content -> unchanged, other content -> conflict. */
-async function classifyExistingLogs(
+/**
+ * The entries already in the database: same content -> unchanged, other content -> conflict.
+ * One streamed read of the runs involved (`runId: {$in}`, the unique index's prefix on MongoDB):
+ * FerretDB answers any query by scanning the collection, so one read for many duplicates is what
+ * keeps a resume after a crash fast there.
+ */
+export async function classifyExistingLogs(
   collection: Collection<Document>,
   records: readonly PendingRecord<LogDocument>[],
   tally: ImportTally,
 ): Promise<void> {
-  const byRun = new Map<string, bigint[]>();
-  for (const { doc } of records) {
-    const sequences = byRun.get(doc.runId) ?? [];
-    sequences.push(doc.sequence);
-    byRun.set(doc.runId, sequences);
-  }
+  const wanted = new Set(records.map((record) => logKey(record.doc)));
+  const runIds = [...new Set(records.map((record) => record.doc.runId))];
   const existing = new Map<string, Document>();
-  for (const [runId, sequences] of byRun) {
-    // useBigInt64 per read: `sequence` must come back as a bigint to compare equal to ours,
-    // whatever options the caller's client was created with (the programmatic API takes any Db).
-    const found = await collection.find({ runId, sequence: { $in: sequences } }, { useBigInt64: true }).toArray();
-    for (const doc of found) existing.set(logKey(doc), doc);
+  // useBigInt64 per read: `sequence` must come back as a bigint to compare equal to ours,
+  // whatever options the caller's client was created with (the programmatic API takes any Db).
+  for await (const doc of collection.find({ runId: { $in: runIds } }, { useBigInt64: true })) {
+    const key = logKey(doc);
+    if (wanted.has(key)) existing.set(key, doc);
   }
   for (const record of records) {
     const key = logKey(record.doc);
