@@ -32,6 +32,8 @@ export interface LedgerFileEntry {
   status: 'done' | 'done-with-issues';
   records: number;
   rejected: number;
+  /** For a state file, the runId it holds: a later run that skips the file still knows the run. */
+  runId?: string | null;
   /** Output options the records were written with; a change means the file must be written again. */
   optionsKey: string;
   sessionId: string;

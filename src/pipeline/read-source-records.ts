@@ -38,6 +38,8 @@ export interface FilePosition {
   rejected: number;
   /** SHA-256 of bytes [0, endOffset), when the whole range was hashed. */
   sha256?: string;
+  /** For a state file: the runId it holds (lets a later run skip reading it). */
+  runId?: string;
 }
 
 /**
@@ -51,8 +53,10 @@ export interface ResumePoint {
 }
 
 export interface ReadHooks {
-  /** Files to skip entirely (already done and unchanged). State files are still read for runIds. */
+  /** Files to skip entirely (already done and unchanged). */
   skipFile?(file: SourceFile): boolean;
+  /** The runId a skipped state file holds, when known without reading it (from the ledger). */
+  runIdOfSkipped?(file: SourceFile): string | undefined;
   /** A resume point for a grown log file. */
   resumeLog?(file: SourceFile): Promise<ResumePoint | undefined>;
   /**
@@ -82,18 +86,23 @@ export async function readSourceRecords(
   const handOver = (file: SourceFile, position: FilePosition): Promise<void> => batches.handOver(file, position);
 
   // State files are always read: their runIds attribute every other file, in every partition.
+  const noteRunId = (runId: string, file: SourceFile): void => {
+    runIds.add(runId);
+    const first = firstFileOfRun.get(runId);
+    if (first) tally.warn('duplicate-run-id', `run ${JSON.stringify(runId)} is claimed by ${first} and ${file.relativePath}; the newer version wins`);
+    else firstFileOfRun.set(runId, file.relativePath);
+  };
   for (const file of inventory.files.runs) {
     const skip = hooks.skipFile?.(file) ?? false;
+    const knownRunId = skip ? hooks.runIdOfSkipped?.(file) : undefined;
+    if (knownRunId !== undefined) {
+      noteRunId(knownRunId, file);
+      continue;
+    }
     const rejectedBefore = tally.total('rejected');
     const ownsFile = (stem: string): boolean => !skip && mine(stem);
     const read = await readRunFile(file, options, context, tally, ownsFile);
-    if (read.document) {
-      const runId = read.document._id;
-      runIds.add(runId);
-      const first = firstFileOfRun.get(runId);
-      if (first) tally.warn('duplicate-run-id', `run ${JSON.stringify(runId)} is claimed by ${first} and ${file.relativePath}; the newer version wins`);
-      else firstFileOfRun.set(runId, file.relativePath);
-    }
+    if (read.document) noteRunId(read.document._id, file);
     if (!read.owned) continue;
     if (read.document) await batches.add('runs', { doc: read.document, origin: { file: file.relativePath } });
     await handOver(file, {
@@ -102,6 +111,7 @@ export async function readSourceRecords(
       records: read.document ? 1 : 0,
       rejected: tally.total('rejected') - rejectedBefore,
       ...(read.sha256 ? { sha256: read.sha256 } : {}),
+      ...(read.document ? { runId: read.document._id } : {}),
     });
   }
 

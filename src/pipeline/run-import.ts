@@ -106,6 +106,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
       }
       return skip;
     },
+    runIdOfSkipped: (file) => known.get(LedgerStore.fileEntryId(label, file))?.runId ?? undefined,
     resumeLog: async (file) => {
       const entry = growthResumeCandidate(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
       if (!entry?.sha256) return undefined;
@@ -278,6 +279,7 @@ class LedgerMarks {
       status: position.rejected > 0 || hadIssues || position.sha256 === undefined ? 'done-with-issues' : 'done',
       records: position.records,
       rejected: position.rejected,
+      runId: position.runId ?? null,
       optionsKey: this.optionsKey,
       sessionId: this.sessionId,
       updatedAt: this.now(),
@@ -409,11 +411,13 @@ class DatabaseSink implements RecordSink {
     this.duplicates = [];
     if (records.length === 0) return;
     const collection = this.db.collection(this.options.collections.logs);
+    const started = Date.now();
     await this.retrying('logs', async () => {
       const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
       await classifyExistingLogs(collection, records, scratch);
       this.mergeBatchTally('logs', scratch);
     });
+    this.logger.info({ entries: records.length, ms: Date.now() - started }, 'compared log entries that were already in the database');
     for (const key of new Set(records.map((record) => `logs:${record.origin.file}`))) {
       if (!this.duplicateHolds.delete(key)) continue;
       const left = (this.outstanding.get(key) ?? 1) - 1;
