@@ -35,24 +35,9 @@ export function withDatabaseOptions<T>(yargs: Argv<T>) {
     .option('ledger-collection', { type: 'string', describe: 'Collection for the importer\'s own ledger [default: taskrunner_backfill_ledger]' });
 }
 
-export interface CommonArgs {
-  source?: string;
+/** Parsed flags every command shares: the config options plus the --config files. */
+export interface CommonArgs extends CliOptions {
   config?: string[];
-  uri?: string;
-  db?: string;
-  runsGlob?: string;
-  logsGlob?: string;
-  approvalsGlob?: string;
-  artifactsGlob?: string;
-  enumStyle?: string;
-  maxFileBytes?: number;
-  maxLineBytes?: number;
-  batchSize?: number;
-  batchBytes?: number;
-  concurrency?: number;
-  overwrite?: boolean;
-  logsRetentionDays?: number;
-  ledgerCollection?: string;
 }
 
 /** Reads the --config files (the only config I/O) and resolves the one frozen config. */
@@ -65,6 +50,7 @@ export async function loadConfig(args: CommonArgs, env: NodeJS.ProcessEnv, cwd: 
       throw new BackfillRuntimeError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
     }
   }
+  // Only the config options, never yargs' own fields (`_`, `$0`, aliases), reach the resolver.
   const cli: CliOptions = {
     source: args.source,
     uri: args.uri,
