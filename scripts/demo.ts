@@ -33,10 +33,11 @@ try {
   const first = await runImport(server.uri, []);
   process.stdout.write(first.stdout);
   const second = await runImport(server.uri, ['--json']);
-  const report = JSON.parse(second.stdout) as { totals: Record<string, number> };
+  const report = JSON.parse(second.stdout) as { totals: Record<string, number>; files: { skippedUnchanged: number } };
   process.stdout.write(
     `\nSecond run of the same command: ${report.totals.inserted} inserted, ${report.totals.updated} updated, ` +
-      `${report.totals.unchanged} unchanged (a re-run never duplicates).\n`,
+      `${report.totals.unchanged} unchanged, ${report.files.skippedUnchanged} files skipped as already imported ` +
+      '(a re-run never duplicates; files with rejections are read again so they stay reported).\n',
   );
   // The sample deliberately holds broken files, so the import exits 3 ("finished with rejections").
   if (first.code !== 3 || second.code !== 3) {
