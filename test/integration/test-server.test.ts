@@ -72,7 +72,8 @@ describe('test server over the wire', () => {
   });
 });
 
-describe.runIf(inject('serverKind') === 'ferretdb')('FerretDB handles (ferretdb runs only)', () => {
+// Runs whatever server the suite uses: like the restart tests, it starts FerretDB servers of its own.
+describe('FerretDB handles (own servers, stopped and restarted)', () => {
   it('starts concurrent servers and restarts one on the same port and data', async () => {
     const [a, b] = await Promise.all([startFerretDb(), startFerretDb()]);
     try {
