@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoServerError, type WriteError } from 'mongodb';
+import { MongoBulkWriteError, type WriteError } from 'mongodb';
 
 /**
  * Per-document errors of a bulk write, or undefined when the error is not of that kind. The driver
@@ -14,9 +14,4 @@ export function perDocumentErrors(error: unknown): WriteError[] | undefined {
     return list.length > 0 ? list : undefined;
   }
   return undefined;
-}
-
-/** A single-document server error that is an answer about that document (validation, size), not an outage. */
-export function isDocumentRefusal(error: unknown): error is MongoServerError {
-  return error instanceof MongoServerError && (error.code === 121 || error.code === 2 || error.code === 10334 || error.code === 17419);
 }

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { secretsOf } from '../../config/redact.js';
 import { LedgerStore } from '../../ledger/ledger-store.js';
 import { renderStatusText, type StatusReport } from '../../report/status-report.js';
 import type { CliIo } from '../cli-io.js';
@@ -23,7 +22,6 @@ export function statusOptions<T>(yargs: Argv<T>) {
 export async function statusCommand(args: StatusArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
   const { uri, database } = requireDatabase(config);
-  void secretsOf(uri);
   const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
   try {
     const ledger = new LedgerStore(connection.db, config.collections.ledger);
