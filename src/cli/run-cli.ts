@@ -8,7 +8,7 @@ import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { scrub } from '../config/redact.js';
+import { scrub, secretsOf } from '../config/redact.js';
 
 /**
  * Parses argv, runs one command, and maps every error to an exit code: the only place that does.
@@ -93,16 +93,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function secretsFromArgv(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   const candidates = [...argv, ...Object.values(env).filter((value): value is string => typeof value === 'string')];
   return candidates
-    .filter((value) => /^mongodb(\+srv)?:\/\//i.test(value) || value.includes('mongodb://') || value.includes('mongodb+srv://'))
-    .flatMap((value) => {
-      const uri = value.slice(value.indexOf('mongodb'));
-      const match = /^mongodb(?:\+srv)?:\/\/[^:@/]*:([^@/]*)@/i.exec(uri);
-      if (!match?.[1]) return [];
-      const raw = match[1];
-      try {
-        return [raw, decodeURIComponent(raw)];
-      } catch {
-        return [raw];
-      }
-    });
+    .filter((value) => value.includes('mongodb://') || value.includes('mongodb+srv://'))
+    .flatMap((value) => secretsOf(value.slice(value.indexOf('mongodb'))));
 }
