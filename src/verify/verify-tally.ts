@@ -21,15 +21,8 @@ export const DEFAULT_VERIFY_RUN_LIMIT = 1000;
 /** How many extra runs (only in the database) the report names. */
 export const EXTRA_RUNS_LISTED = 50;
 
-interface RunState {
-  collections: Record<CollectionRole, VerifyCounts>;
-  missing: KeyDetail[];
-  mismatches: MismatchDetail[];
-  keptNewer: KeptNewerDetail[];
-  extras: KeyDetail[];
-  rejections: Rejection[];
-  notes: string[];
-}
+/** What the tally keeps per run: the report's row without its runId (the map key). */
+type RunState = Omit<RunVerification, 'runId'>;
 
 /** Rejections waiting to be attributed to a run: by file stem (or artifact folder), resolved at the end. */
 interface PendingRejections {

@@ -23,10 +23,10 @@ import {
   totalRecords,
   waitForLeaseExpiry,
   type CliResult,
+  SHAPE,
+  FILES,
 } from './cli-resume-support.js';
 
-const SHAPE = { runs: 40, linesPerRun: 100 };
-const FILES = SHAPE.runs * 4;
 
 let tree: SyntheticTree;
 let referenceState: string;

@@ -193,3 +193,8 @@ export async function countsOf(db: Db): Promise<Record<string, number>> {
     artifacts: await db.collection(names.artifacts).countDocuments({}),
   };
 }
+
+/** The synthetic tree the resume tests share: 40 runs of 100 log lines. */
+export const SHAPE = { runs: 40, linesPerRun: 100 };
+/** Source files of that tree: a state, approvals, manifest and log file per run. */
+export const FILES = SHAPE.runs * 4;

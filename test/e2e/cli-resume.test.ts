@@ -22,11 +22,10 @@ import {
   stateOf,
   statusJson,
   totalRecords,
+  SHAPE,
+  FILES,
 } from './cli-resume-support.js';
 
-const SHAPE = { runs: 40, linesPerRun: 100 };
-/** Source files of the synthetic tree: a state, approvals, manifest and log file per run. */
-const FILES = SHAPE.runs * 4;
 
 let tree: SyntheticTree;
 let referenceState: string;
