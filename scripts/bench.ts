@@ -46,10 +46,18 @@ const args = await yargs(process.argv.slice(2))
   .option('repeat', { type: 'number', default: 3 })
   .option('batch-size', { type: 'number', default: DEFAULTS.batchSize })
   .option('concurrency', { type: 'number', default: DEFAULTS.concurrency })
-  .option('compare-documents', { type: 'boolean', default: false })
+  .option('compare-documents', { type: 'boolean', default: false, describe: 'dump and compare A with B and with D byte for byte (small sizes)' })
+  .option('phases', { type: 'string', default: 'ABCD', describe: 'which of A B C D to run (C needs A), e.g. A alone for peak RSS at another size' })
   .option('out', { type: 'string', default: path.join(repoRoot, '.bench/bench-results.json') })
   .strict()
   .parseAsync();
+
+await mkdir(path.dirname(args.out), { recursive: true });
+
+const phases = new Set(args.phases.toUpperCase().split(''));
+if ([...phases].some((phase) => !'ABCD'.includes(phase)) || (phases.has('C') && !phases.has('A'))) {
+  throw new Error(`--phases takes letters of ABCD, and C needs A: got "${args.phases}"`);
+}
 
 const log = (line: string): void => {
   process.stderr.write(`bench: ${line}\n`);
@@ -62,15 +70,17 @@ interface CliRun {
   report?: { totals: Record<string, number>; files: { skippedUnchanged: number } };
 }
 
-function runCli(uri: string, db: string, source: string): Promise<CliRun> {
+/** `logFile`: run at log level info and keep its stderr log there (to see where a run's time went). */
+function runCli(uri: string, db: string, source: string, logFile?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     const started = performance.now();
     execFile(
       process.execPath,
-      ['--import', rssProbe, cli, 'import', '--source', source, '--uri', uri, '--db', db, '--json', '--quiet',
+      ['--import', rssProbe, cli, 'import', '--source', source, '--uri', uri, '--db', db, '--json', logFile ? '--log-level=info' : '--quiet',
         '--batch-size', String(args.batchSize), '--concurrency', String(args.concurrency)],
       { maxBuffer: 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
+        if (logFile) void writeFile(logFile, stderr);
         const ms = performance.now() - started;
         const rss = /BENCH_MAXRSS_KB (\d+)/.exec(stderr);
         let report: CliRun['report'];
@@ -165,6 +175,7 @@ const median = (values: number[]): number => {
 };
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 
+const benchStarted = performance.now();
 const server = await startTestServer({ log });
 const client = new MongoClient(server.uri, { useBigInt64: true });
 await client.connect();
@@ -173,8 +184,9 @@ log(`generating ${args.runs} runs x ${linesPerRun} log lines`);
 const tree = await makeSyntheticTree({ runs: args.runs, linesPerRun }, 'backfill-bench-');
 const expectedDocs = COLLECTION_ROLES.reduce((sum, role) => sum + tree.expected[role], 0);
 const scratch = path.join(tmpdir(), `backfill-bench-batches-${process.pid}.bson`);
-const figures = { importMs: [] as number[], rawMs: [] as number[], rerunMs: [] as number[], resumeMs: [] as number[], peakRssMb: [] as number[], rerunRssMb: [] as number[] };
+const figures = { importMs: [] as number[], rawMs: [] as number[], rerunMs: [] as number[], resumeMs: [] as number[], peakRssMb: [] as number[], rerunRssMb: [] as number[], resumeRssMb: [] as number[] };
 let documentsMatch: boolean | undefined;
+let resumeMatches: boolean | undefined;
 let exitCode = 0;
 try {
   const prepared = await prepareRawBatches(tree.root, scratch);
@@ -185,33 +197,49 @@ try {
     const dbB = `bench_b_${tag}`;
     const dbD = `bench_d_${tag}`;
 
-    const a = await runCli(server.uri, dbA, tree.root);
-    if (a.code !== 0 || a.report?.totals.inserted !== expectedDocs) throw new Error(`A: exit ${a.code}, inserted ${a.report?.totals.inserted}`);
-    figures.importMs.push(a.ms);
-    figures.peakRssMb.push(a.maxRssMb);
-    log(`rep ${rep} A import: ${(a.ms / 1000).toFixed(2)} s, peak RSS ${a.maxRssMb.toFixed(0)} MB`);
-
-    const rawMs = await rawInsert(client.db(dbB), scratch);
-    figures.rawMs.push(rawMs);
-    log(`rep ${rep} B raw insertMany: ${(rawMs / 1000).toFixed(2)} s`);
-    if (args.compareDocuments && rep === 1) {
-      documentsMatch = sameBytes(await dumpDatabase(client.db(dbA)), await dumpDatabase(client.db(dbB)));
-      log(`A and B documents byte-identical: ${documentsMatch}`);
+    if (phases.has('A')) {
+      const a = await runCli(server.uri, dbA, tree.root);
+      if (a.code !== 0 || a.report?.totals.inserted !== expectedDocs) throw new Error(`A: exit ${a.code}, inserted ${a.report?.totals.inserted}`);
+      figures.importMs.push(a.ms);
+      figures.peakRssMb.push(a.maxRssMb);
+      log(`rep ${rep} A import: ${(a.ms / 1000).toFixed(2)} s, peak RSS ${a.maxRssMb.toFixed(0)} MB`);
     }
 
-    const c = await runCli(server.uri, dbA, tree.root);
-    if (c.code !== 0 || (c.report?.totals.inserted ?? 1) + (c.report?.totals.updated ?? 1) !== 0) throw new Error(`C: exit ${c.code}, wrote documents on a re-run`);
-    figures.rerunMs.push(c.ms);
-    figures.rerunRssMb.push(c.maxRssMb);
-    log(`rep ${rep} C re-run: ${(c.ms / 1000).toFixed(2)} s (${c.report?.files.skippedUnchanged} files skipped)`);
+    if (phases.has('B')) {
+      const rawMs = await rawInsert(client.db(dbB), scratch);
+      figures.rawMs.push(rawMs);
+      log(`rep ${rep} B raw insertMany: ${(rawMs / 1000).toFixed(2)} s`);
+      if (args.compareDocuments && rep === 1 && phases.has('A')) {
+        documentsMatch = sameBytes(await dumpDatabase(client.db(dbA)), await dumpDatabase(client.db(dbB)));
+        log(`A and B documents byte-identical: ${documentsMatch}`);
+      }
+    }
 
-    const killedAt = await killAt(server.uri, dbD, tree.root, client.db(dbD), tree.expected.logs, 0.5);
-    const d = await runCli(server.uri, dbD, tree.root);
-    if (d.code !== 0) throw new Error(`D: exit ${d.code}`);
-    figures.resumeMs.push(d.ms);
-    log(`rep ${rep} D resume after kill at ${killedAt} log entries: ${(d.ms / 1000).toFixed(2)} s`);
-    const counts = await Promise.all(COLLECTION_ROLES.map((role) => client.db(dbD).collection(DEFAULT_COLLECTION_NAMES[role]).countDocuments()));
-    if (counts.reduce((sum, n) => sum + n, 0) !== expectedDocs) throw new Error(`D: ${counts.join('+')} documents after resume, expected ${expectedDocs}`);
+    if (phases.has('C')) {
+      const c = await runCli(server.uri, dbA, tree.root);
+      if (c.code !== 0 || (c.report?.totals.inserted ?? 1) + (c.report?.totals.updated ?? 1) !== 0) throw new Error(`C: exit ${c.code}, wrote documents on a re-run`);
+      figures.rerunMs.push(c.ms);
+      figures.rerunRssMb.push(c.maxRssMb);
+      log(`rep ${rep} C re-run: ${(c.ms / 1000).toFixed(2)} s (${c.report?.files.skippedUnchanged} files skipped)`);
+    }
+
+    if (phases.has('D')) {
+      const killedAt = await killAt(server.uri, dbD, tree.root, client.db(dbD), tree.expected.logs, 0.5);
+      const d = await runCli(server.uri, dbD, tree.root, path.join(path.dirname(args.out), `resume-rep${rep}.log`));
+      if (d.code !== 0) throw new Error(`D: exit ${d.code}`);
+      figures.resumeMs.push(d.ms);
+      figures.resumeRssMb.push(d.maxRssMb);
+      log(`rep ${rep} D resume after kill at ${killedAt} log entries: ${(d.ms / 1000).toFixed(2)} s (${d.report?.totals.unchanged} entries met again)`);
+      // collStats counts from metadata; countDocuments would scan every collection on FerretDB.
+      const counts = await Promise.all(
+        COLLECTION_ROLES.map(async (role) => Number((await client.db(dbD).command({ collStats: DEFAULT_COLLECTION_NAMES[role] })).count)),
+      );
+      if (counts.reduce((sum, n) => sum + n, 0) !== expectedDocs) throw new Error(`D: ${counts.join('+')} documents after resume, expected ${expectedDocs}`);
+      if (args.compareDocuments && rep === 1 && phases.has('A')) {
+        resumeMatches = sameBytes(await dumpDatabase(client.db(dbA)), await dumpDatabase(client.db(dbD)));
+        log(`A and D documents byte-identical: ${resumeMatches}`);
+      }
+    }
 
     for (const name of [dbA, dbB, dbD]) await client.db(name).dropDatabase();
   }
@@ -225,7 +253,15 @@ try {
   if (process.env.MONGODB_URI === undefined) await server.stop();
 }
 
-const importMs = median(figures.importMs);
+/** Median of a phase that ran, else null (the figure was not measured). */
+const medianOf = (values: number[]): number | null => (values.length === 0 ? null : median(values));
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : round(a / b));
+const seconds = (ms: number | null): string => (ms === null ? 'not run' : `${(ms / 1000).toFixed(2)} s`);
+const importMs = medianOf(figures.importMs);
+const rawMs = medianOf(figures.rawMs);
+const rerunMs = medianOf(figures.rerunMs);
+const resumeMs = medianOf(figures.resumeMs);
+const rssSamples = [...figures.peakRssMb, ...figures.rerunRssMb, ...figures.resumeRssMb];
 const result = {
   machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, node ${process.version}`,
   server: server.kind,
@@ -233,29 +269,32 @@ const result = {
   logLines: tree.expected.logs,
   documents: expectedDocs,
   repeat: args.repeat,
+  phases: [...phases].sort().join(''),
   batchSize: args.batchSize,
   concurrency: args.concurrency,
-  medianMs: { import: round(importMs, 0), raw: round(median(figures.rawMs), 0), rerun: round(median(figures.rerunMs), 0), resume: round(median(figures.resumeMs), 0) },
-  importVsRaw: round(importMs / median(figures.rawMs)),
-  rerunVsImport: round(median(figures.rerunMs) / importMs),
-  resumeVsImport: round(median(figures.resumeMs) / importMs),
-  peakRssMb: round(Math.max(...figures.peakRssMb, ...figures.rerunRssMb), 1),
-  docsPerSecond: round(expectedDocs / (importMs / 1000), 0),
+  medianMs: { import: importMs && round(importMs, 0), raw: rawMs && round(rawMs, 0), rerun: rerunMs && round(rerunMs, 0), resume: resumeMs && round(resumeMs, 0) },
+  importVsRaw: ratio(importMs, rawMs),
+  rerunVsImport: ratio(rerunMs, importMs),
+  resumeVsImport: ratio(resumeMs, importMs),
+  peakRssMb: rssSamples.length === 0 ? null : round(Math.max(...rssSamples), 1),
+  docsPerSecond: importMs === null ? null : round(expectedDocs / (importMs / 1000), 0),
+  benchSeconds: round((performance.now() - benchStarted) / 1000, 0),
   ...(documentsMatch === undefined ? {} : { documentsMatch }),
+  ...(resumeMatches === undefined ? {} : { resumeMatches }),
   ok: exitCode === 0,
 };
 if (exitCode === 0) {
   process.stdout.write(
     [
-      `A import      ${(importMs / 1000).toFixed(2)} s  (${result.docsPerSecond} docs/s)`,
-      `B raw insert  ${(result.medianMs.raw / 1000).toFixed(2)} s`,
-      `C re-run      ${(result.medianMs.rerun / 1000).toFixed(2)} s`,
-      `D resume      ${(result.medianMs.resume / 1000).toFixed(2)} s`,
+      `A import      ${seconds(importMs)}${result.docsPerSecond === null ? '' : `  (${result.docsPerSecond} docs/s)`}`,
+      `B raw insert  ${seconds(rawMs)}`,
+      `C re-run      ${seconds(rerunMs)}`,
+      `D resume      ${seconds(resumeMs)}`,
       `A/B ${result.importVsRaw} (target <= 1.10)   C/A ${result.rerunVsImport} (<= 0.05)   D/A ${result.resumeVsImport} (<= 0.60)   peak RSS ${result.peakRssMb} MB (<= 256)`,
+      `benchmark took ${result.benchSeconds} s`,
     ].join('\n') + '\n',
   );
 }
-await mkdir(path.dirname(args.out), { recursive: true });
 await writeFile(args.out, `${JSON.stringify({ ...result, samples: figures }, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exitCode = exitCode;

@@ -12,7 +12,7 @@ import { findSourceFiles, type SourceInventory } from '../scan/find-source-files
 import type { SourceReadOptions } from '../scan/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { detectFerretDb, ensureSchema } from '../write/ensure-schema.js';
-import { classifyExistingLogs, insertLogBatch } from '../write/insert-logs.js';
+import { classifyExistingLogs, insertLogBatch, type StoredLookup } from '../write/insert-logs.js';
 import type { PendingRecord } from '../write/pending-record.js';
 import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC, upsertVersionedBatch } from '../write/upsert-versioned.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../write/with-retries.js';
@@ -93,7 +93,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
         deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
       )
     : undefined;
-  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, marks);
+  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, isFerretDb ? 'by-run' : 'by-id', marks);
   let skippedUnchanged = 0;
   const hooks: ReadHooks = {
     skipFile: (file) => {
@@ -243,13 +243,18 @@ async function holdLease(ledger: LedgerStore, session: LedgerSession, ttlMs: num
 }
 
 /**
- * Ledger entries for finished files, written in small bulks. A file is finished only when every
- * batch holding its records was written; entries lost in a crash only mean the file is read again.
+ * Ledger entries for finished files. A file is finished only when every batch holding its records
+ * was written. Entries are written in one command per LEDGER_WRITE_INTERVAL_MS at most, all that
+ * finished meanwhile together: a file finished but not yet in the ledger is read again after a
+ * crash (and on FerretDB its entries then cost a scan to compare), so the lag is kept short, while
+ * a command per file would cost the server more than the data it describes.
  */
 class LedgerMarks {
   private pending: LedgerFileEntry[] = [];
-  private lastFlush = Date.now();
-  private flushing: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | undefined;
+  /** Set by `flush` at the end of the import: write what is left without waiting. */
+  private closing = false;
+  private wakeUp: (() => void) | undefined;
 
   constructor(
     private readonly ledger: LedgerStore,
@@ -284,21 +289,43 @@ class LedgerMarks {
       sessionId: this.sessionId,
       updatedAt: this.now(),
     });
-    // Written often: a file done but not yet in the ledger is read again after a crash.
-    if (this.pending.length >= 50 || Date.now() - this.lastFlush > 500) void this.flush();
+    this.writing ??= this.writeAll();
   }
 
-  flush(): Promise<void> {
-    const entries = this.pending;
-    this.pending = [];
-    this.lastFlush = Date.now();
-    this.flushing = this.flushing
-      .then(async () => {
+  /** Resolves once every entry added so far has been written (or reported as lost). */
+  async flush(): Promise<void> {
+    this.closing = true;
+    this.wakeUp?.();
+    while (this.writing || this.pending.length > 0) {
+      this.writing ??= this.writeAll();
+      await this.writing;
+    }
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.length > 0) {
+      const started = Date.now();
+      const entries = this.pending;
+      this.pending = [];
+      try {
         await this.ledger.writeFiles(entries, this.known);
         for (const entry of entries) this.known.add(entry._id);
-      })
-      .catch((error: unknown) => this.onError(error));
-    return this.flushing;
+      } catch (error) {
+        this.onError(error);
+      }
+      const wait = LEDGER_WRITE_INTERVAL_MS - (Date.now() - started);
+      if (wait > 0 && !this.closing) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+    this.writing = undefined;
   }
 }
 
@@ -317,6 +344,9 @@ class DatabaseSink implements RecordSink {
   private duplicates: PendingRecord<LogDocument>[] = [];
   /** Files held open (one outstanding count each) until their existing entries are compared. */
   private readonly duplicateHolds = new Set<string>();
+  /** Log batches written without existing entries since the last one that had some. */
+  private batchesSinceDuplicate = 0;
+  private comparing: Promise<void> | undefined;
   /** Files some of whose records ended as conflict, kept-newer or server-refused: never skipped next time. */
   private readonly filesWithIssues = new Set<string>();
   /** Files whose every record has been accepted, waiting for their batches. */
@@ -327,6 +357,7 @@ class DatabaseSink implements RecordSink {
     private readonly options: ImportOptions,
     private readonly tally: ImportTally,
     private readonly logger: Logger,
+    private readonly storedLookup: StoredLookup,
     private readonly marks?: LedgerMarks,
   ) {
     this.limit = pLimit(options.concurrency);
@@ -392,7 +423,15 @@ class DatabaseSink implements RecordSink {
       else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
       this.mergeBatchTally(role, scratch);
     });
-    if (duplicates.length === 0) return;
+    if (role !== 'logs') return;
+    if (duplicates.length === 0) {
+      // Existing entries come in runs: the batches in flight when an earlier import was killed, or
+      // a file imported before. Once such a run is over (batches finish out of order, hence twice
+      // the concurrency), compare at once: on FerretDB the read scans the collection, which grows.
+      if (this.duplicates.length > 0 && ++this.batchesSinceDuplicate >= 2 * this.options.concurrency) await this.compareDuplicates();
+      return;
+    }
+    this.batchesSinceDuplicate = 0;
     // Log entries that already exist are compared later, many batches in one read; their files
     // stay open (not marked done) until then.
     for (const key of new Set(duplicates.map((record) => `logs:${record.origin.file}`))) {
@@ -405,8 +444,22 @@ class DatabaseSink implements RecordSink {
     if (this.duplicates.length >= DUPLICATES_PER_COMPARISON) await this.compareDuplicates();
   }
 
-  /** Compares the gathered existing log entries with the stored ones (unchanged or conflict). */
+  /**
+   * Compares the gathered existing log entries with the stored ones (unchanged or conflict). One
+   * comparison at a time: on FerretDB each is a scan, and two at once only share the CPU.
+   */
   private async compareDuplicates(): Promise<void> {
+    while (this.comparing) await this.comparing;
+    if (this.duplicates.length === 0) return;
+    this.comparing = this.compareGathered();
+    try {
+      await this.comparing;
+    } finally {
+      this.comparing = undefined;
+    }
+  }
+
+  private async compareGathered(): Promise<void> {
     const records = this.duplicates;
     this.duplicates = [];
     if (records.length === 0) return;
@@ -414,7 +467,7 @@ class DatabaseSink implements RecordSink {
     const started = Date.now();
     await this.retrying('logs', async () => {
       const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
-      await classifyExistingLogs(collection, records, scratch);
+      await classifyExistingLogs(collection, records, scratch, this.storedLookup);
       this.mergeBatchTally('logs', scratch);
     });
     this.logger.info({ entries: records.length, ms: Date.now() - started }, 'compared log entries that were already in the database');
@@ -446,5 +499,8 @@ class DatabaseSink implements RecordSink {
  * scans the collection, so fewer, larger reads make a resume after a crash fast.
  */
 const DUPLICATES_PER_COMPARISON = 20_000;
+
+/** Ledger writes per second at most 5: see LedgerMarks. */
+const LEDGER_WRITE_INTERVAL_MS = 200;
 
 const SPECS = { runs: RUNS_SPEC, approvals: APPROVALS_SPEC, artifacts: ARTIFACTS_SPEC } as const;

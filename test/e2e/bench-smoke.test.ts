@@ -1,6 +1,7 @@
 /**
  * Smoke test of `npm run bench` at a tiny size: it completes, its last line is the documented JSON
- * object, and the tool's import (A) wrote byte-for-byte the same documents as the raw driver (B).
+ * object, and the tool's import (A) wrote byte-for-byte the same documents as the raw driver (B)
+ * and as the import killed and resumed (D).
  * Never a timing assertion: the figures are only checked to be present.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +16,7 @@ const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('bench script (smoke, small size)', () => {
-  it('completes, prints the result JSON last, and A and B hold the same documents', async () => {
+  it('completes, prints the result JSON last, and A, B and the resumed D hold the same documents', async () => {
     const outDir = await mkdtemp(path.join(tmpdir(), 'bench-smoke-'));
     try {
       const out = path.join(outDir, 'bench.json');
@@ -28,6 +29,7 @@ describe('bench script (smoke, small size)', () => {
       const result = JSON.parse(lastLine) as Record<string, unknown>;
       expect(result.ok).toBe(true);
       expect(result.documentsMatch).toBe(true);
+      expect(result.resumeMatches).toBe(true); // D (killed, then resumed) ends identical to A
       expect(result.logLines).toBe(400);
       expect(result.documents).toBe(4 + 400 + 4 * 2 + 4 * 3);
       for (const key of ['importVsRaw', 'rerunVsImport', 'resumeVsImport', 'peakRssMb', 'docsPerSecond']) {
