@@ -344,8 +344,11 @@ class DatabaseSink implements RecordSink {
   private duplicates: PendingRecord<LogDocument>[] = [];
   /** Files held open (one outstanding count each) until their existing entries are compared. */
   private readonly duplicateHolds = new Set<string>();
-  /** Log batches written without existing entries since the last one that had some. */
-  private batchesSinceDuplicate = 0;
+  /** Batches sent to the server (ids in sending order) and not yet answered. */
+  private readonly runningBatches = new Set<number>();
+  private nextBatchId = 0;
+  /** The last batch sent when existing entries were last met: those up to it may bring more. */
+  private duplicateHorizon = -1;
   private comparing: Promise<void> | undefined;
   private warnedAboutScans = false;
   /** Files some of whose records ended as conflict, kept-newer or server-refused: never skipped next time. */
@@ -375,7 +378,9 @@ class DatabaseSink implements RecordSink {
     }
     const files = [...new Set(batch.map((record) => `${role}:${record.origin.file}`))];
     for (const key of files) this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
-    const task = this.limit(() => this.write(role, batch)).then(
+    const batchId = this.nextBatchId++;
+    this.runningBatches.add(batchId);
+    const task = this.limit(() => this.write(role, batch, batchId)).then(
       () => {
         for (const key of files) {
           const left = (this.outstanding.get(key) ?? 1) - 1;
@@ -417,25 +422,31 @@ class DatabaseSink implements RecordSink {
     await this.marks?.flush();
     if (this.failure) throw this.failure;
   }
-  private async write(role: CollectionRole, batch: PendingRecord<Document>[]): Promise<void> {
+  private async write(role: CollectionRole, batch: PendingRecord<Document>[], batchId: number): Promise<void> {
     const collection = this.db.collection(this.options.collections[role]);
     let duplicates: PendingRecord<LogDocument>[] = [];
-    // Each attempt writes into a scratch tally so a retried batch is not counted twice.
-    await this.retrying(role, async () => {
-      const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
-      if (role === 'logs') duplicates = await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
-      else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
-      this.mergeBatchTally(role, scratch);
-    });
+    try {
+      // Each attempt writes into a scratch tally so a retried batch is not counted twice.
+      await this.retrying(role, async () => {
+        const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
+        if (role === 'logs') duplicates = await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
+        else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite);
+        this.mergeBatchTally(role, scratch);
+      });
+    } finally {
+      this.runningBatches.delete(batchId);
+    }
     if (role !== 'logs') return;
     if (duplicates.length === 0) {
       // Existing entries come in runs: the batches in flight when an earlier import was killed, or
-      // a file imported before. Once such a run is over (batches finish out of order, hence twice
-      // the concurrency), compare at once: on FerretDB the read scans the collection, which grows.
-      if (this.duplicates.length > 0 && ++this.batchesSinceDuplicate >= 2 * this.options.concurrency) await this.compareDuplicates();
+      // a file imported before. Compare once such a run is over, that is once every batch sent
+      // before the last duplicates were seen has answered (batches finish out of order; on
+      // FerretDB one with duplicates is slow, inserted entry by entry), and not later: on
+      // FerretDB the read scans the collection, which keeps growing.
+      if (this.duplicates.length > 0 && ![...this.runningBatches].some((id) => id <= this.duplicateHorizon)) await this.compareDuplicates();
       return;
     }
-    this.batchesSinceDuplicate = 0;
+    this.duplicateHorizon = this.nextBatchId - 1;
     // Log entries that already exist are compared later, many batches in one read; their files
     // stay open (not marked done) until then.
     for (const key of new Set(duplicates.map((record) => `logs:${record.origin.file}`))) {
