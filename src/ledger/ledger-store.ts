@@ -150,23 +150,29 @@ function processIsAlive(pid: number): boolean {
 }
 
 /**
- * Hashes the first `length` bytes of a file. Returns the running hash (to continue over the rest)
- * when they match `expectedSha256`, else undefined.
+ * Checks that the first `hashedLength` bytes of a file have SHA-256 `expectedSha256`. Returns a
+ * running hash of the first `length` bytes (to continue over the rest; `length <= hashedLength`)
+ * when they match, else undefined.
  */
-export async function verifiedPrefixHash(path: string, length: number, expectedSha256: string): Promise<Hash | undefined> {
+export async function verifiedPrefixHash(path: string, length: number, expectedSha256: string, hashedLength = length): Promise<Hash | undefined> {
+  if (length > hashedLength) return undefined;
   const hash = createHash('sha256');
+  let resumeHash: Hash | undefined = length === 0 ? hash.copy() : undefined;
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(Math.min(length, 1024 * 1024));
+    const buffer = Buffer.alloc(Math.max(1, Math.min(hashedLength, 1024 * 1024)));
     let position = 0;
-    while (position < length) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);
+    while (position < hashedLength) {
+      // Stop each read at `length` once, to take the running hash there.
+      const until = position < length ? length : hashedLength;
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, until - position), position);
       if (bytesRead === 0) return undefined;
       hash.update(buffer.subarray(0, bytesRead));
       position += bytesRead;
+      if (position === length) resumeHash = hash.copy();
     }
   } finally {
     await handle.close();
   }
-  return hash.copy().digest('hex') === expectedSha256 ? hash : undefined;
+  return hash.digest('hex') === expectedSha256 ? resumeHash : undefined;
 }

@@ -15,7 +15,8 @@ export function partitionLabel(partition: Partition): string {
 /**
  * What the ledger remembers of one source file. Status `done` means every record of the file was
  * written; `done-with-issues` files (rejections, conflicts, kept-newer records) are read again on every run so those keep
- * being reported; anything else (no entry) is read again.
+ * being reported; a `partial` log is read again from `endOffset` once its first bytes are checked;
+ * anything else (no entry) is read again.
  */
 export interface LedgerFileEntry {
   _id: string;
@@ -25,11 +26,15 @@ export interface LedgerFileEntry {
   path: string;
   size: number;
   mtimeMs: number;
-  /** SHA-256 of bytes [0, endOffset). */
+  /** SHA-256 of bytes [0, hashedTo ?? endOffset). */
   sha256: string | null;
+  /** Where the next read of the file starts (logs), and its line number. */
   endOffset: number;
   nextLine: number;
-  status: 'done' | 'done-with-issues';
+  /** `partial` (logs only): killed or stopped in the middle; every line before `endOffset` was written. */
+  status: 'done' | 'done-with-issues' | 'partial';
+  /** For `partial`: the hash covers [0, hashedTo), a read-chunk end at or past `endOffset`. */
+  hashedTo?: number | null;
   records: number;
   rejected: number;
   /** For a state file, the runId it holds: a later run that skips the file still knows the run. */

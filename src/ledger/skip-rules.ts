@@ -13,15 +13,17 @@ export function isUnchangedAndDone(file: SourceFile, entry: LedgerFileEntry | un
 }
 
 /**
- * A log that grew since it was imported cleanly may resume where the last run stopped, provided
- * its first `endOffset` bytes are still the ones imported (the caller checks the hash).
+ * A log may resume where the last run stopped, provided its first bytes are still the ones
+ * imported (the caller checks the hash): one that grew since it was imported cleanly (`done`),
+ * or one a run was killed or stopped in the middle of (`partial`).
  */
-export function growthResumeCandidate(
+export function logResumeCandidate(
   file: SourceFile,
   entry: LedgerFileEntry | undefined,
   optionsKey: string,
 ): LedgerFileEntry | undefined {
-  if (!entry || entry.role !== 'logs' || entry.status !== 'done' || entry.optionsKey !== optionsKey) return undefined;
-  if (entry.sha256 === null || entry.endOffset <= 0 || file.size <= entry.endOffset) return undefined;
-  return entry;
+  if (!entry || entry.role !== 'logs' || entry.optionsKey !== optionsKey || entry.sha256 === null || entry.endOffset <= 0) return undefined;
+  if (entry.status === 'done') return file.size > entry.endOffset ? entry : undefined;
+  if (entry.status === 'partial') return file.size >= Math.max(entry.endOffset, entry.hashedTo ?? 0) ? entry : undefined;
+  return undefined;
 }

@@ -26,6 +26,23 @@ export interface RecordSink {
   accept(role: CollectionRole, batch: PendingRecord<Document>[]): Promise<void>;
   /** Called when every record of a file has been handed to `accept` (not necessarily written). */
   fileHandedOver?(file: SourceFile, position: FilePosition): Promise<void>;
+  /**
+   * A point inside a log file where a later run could resume: every record before it has been
+   * handed to `accept` (not necessarily written). Only offered while the file has no rejections.
+   */
+  logCheckpoint?(file: SourceFile, checkpoint: LogCheckpoint): void;
+}
+
+/**
+ * Where a log file may be resumed: at `resumeOffset` / `resumeLine` (the start of the first line
+ * not yet handed over), provided bytes [0, hashedTo) still have SHA-256 `sha256`. The hash runs
+ * per read chunk, so `hashedTo` (a chunk end) may lie a little past `resumeOffset`.
+ */
+export interface LogCheckpoint {
+  resumeOffset: number;
+  resumeLine: number;
+  hashedTo: number;
+  sha256: string;
 }
 
 /** How far a file was read: for logs, where the next read resumes. */
@@ -167,6 +184,8 @@ function positionOf(file: SourceFile, read: { records: PendingRecord<Document>[]
  */
 class BatchBuffers {
   private readonly buffers = new Map<CollectionRole, { records: PendingRecord<Document>[]; bytes: number }>();
+  /** Log checkpoints whose last records still sit in the logs buffer. */
+  private checkpoints: Array<{ file: SourceFile; checkpoint: LogCheckpoint }> = [];
   private readonly waiting = new Map<CollectionRole, Array<{ file: SourceFile; position: FilePosition }>>();
 
   constructor(
@@ -195,11 +214,23 @@ class BatchBuffers {
     this.waiting.set(file.role, waiting);
   }
 
+  /** Passes a log checkpoint on once the records before it have gone to the sink. */
+  logCheckpoint(file: SourceFile, checkpoint: LogCheckpoint): void {
+    if (!this.sink.logCheckpoint) return;
+    if ((this.buffers.get('logs')?.records.length ?? 0) === 0) this.sink.logCheckpoint(file, checkpoint);
+    else this.checkpoints.push({ file, checkpoint });
+  }
+
   async flush(role: CollectionRole): Promise<void> {
     const buffer = this.buffers.get(role);
     if (buffer && buffer.records.length > 0) {
       this.buffers.set(role, { records: [], bytes: 0 });
       await this.sink.accept(role, buffer.records);
+    }
+    if (role === 'logs' && this.checkpoints.length > 0) {
+      const ready = this.checkpoints;
+      this.checkpoints = [];
+      for (const { file, checkpoint } of ready) this.sink.logCheckpoint?.(file, checkpoint);
     }
     const waiting = this.waiting.get(role);
     if (waiting && waiting.length > 0) {
@@ -402,6 +433,8 @@ async function readLogFile(
     return position;
   }
   const stem = fileStem(file.relativePath);
+  const rejectedBefore = tally.total('rejected');
+  let hashedTo = position.endOffset;
   let sinkFailed = false;
   try {
     for await (const lines of readLogLines(file.absolutePath, {
@@ -409,7 +442,10 @@ async function readLogFile(
       startLine: position.nextLine,
       endOffset: file.size,
       maxLineBytes: options.maxLineBytes,
-      onBytes: (chunk) => hash.update(chunk),
+      onBytes: (chunk) => {
+        hash.update(chunk);
+        hashedTo += chunk.length;
+      },
     })) {
       for (const line of lines) {
         position.endOffset = line.endOffset;
@@ -446,6 +482,12 @@ async function readLogFile(
           sinkFailed = true;
           throw error;
         }
+      }
+      // Every line of this read chunk is handed over and the hash covers the chunk: a later run
+      // may resume here (after a kill in the middle of a large file) instead of at line 1. Not
+      // once the file has a rejection: a resumed run would no longer report it.
+      if (hashedTo < file.size && position.records > 0 && tally.total('rejected') === rejectedBefore) {
+        batches.logCheckpoint(file, { resumeOffset: position.endOffset, resumeLine: position.nextLine, hashedTo, sha256: hash.copy().digest('hex') });
       }
     }
   } catch (error) {

@@ -16,11 +16,11 @@ import { classifyExistingLogs, insertLogBatch, type StoredLookup } from '../writ
 import type { PendingRecord } from '../write/pending-record.js';
 import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC, upsertVersionedBatch } from '../write/upsert-versioned.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../write/with-retries.js';
-import { readSourceRecords, type FilePosition, type ReadHooks, type RecordSink } from './read-source-records.js';
+import { readSourceRecords, type FilePosition, type LogCheckpoint, type ReadHooks, type RecordSink } from './read-source-records.js';
 import { DEFAULT_LEASE_TTL_MS, LedgerStore, verifiedPrefixHash } from '../ledger/ledger-store.js';
 import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession, type Partition } from '../ledger/ledger-types.js';
 import { partitionOf } from '../ledger/partition.js';
-import { growthResumeCandidate, isUnchangedAndDone } from '../ledger/skip-rules.js';
+import { isUnchangedAndDone, logResumeCandidate } from '../ledger/skip-rules.js';
 import type { SourceFile } from '../scan/find-source-files.js';
 import type { ImportProgress, WorkTotals } from '../report/progress.js';
 import type { LogDocument } from '../normalize/documents.js';
@@ -108,11 +108,14 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     },
     runIdOfSkipped: (file) => known.get(LedgerStore.fileEntryId(label, file))?.runId ?? undefined,
     resumeLog: async (file) => {
-      const entry = growthResumeCandidate(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
+      const entry = logResumeCandidate(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
       if (!entry?.sha256) return undefined;
-      const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256);
+      const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256, entry.hashedTo ?? entry.endOffset);
       if (!hash) return undefined;
-      deps.logger.info({ file: file.relativePath, fromLine: entry.nextLine }, 'log grew since the last import; reading only the new lines');
+      deps.logger.info(
+        { file: file.relativePath, fromLine: entry.nextLine },
+        entry.status === 'partial' ? 'log was imported in part by an earlier run; reading on from where it stopped' : 'log grew since the last import; reading only the new lines',
+      );
       return { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
     },
     ...(partition.count > 1 ? { inPartition: (stem: string) => partitionOf(stem, partition.count) === partition.index } : {}),
@@ -126,6 +129,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
         await sink.accept(role, batch);
         progress?.records(role, batch.length);
       },
+      logCheckpoint: (file, checkpoint) => sink.logCheckpoint(file, checkpoint),
       fileHandedOver: async (file, position) => {
         await sink.fileHandedOver(file, position);
         progress?.fileDone(file.role, file.size);
@@ -268,6 +272,35 @@ class LedgerMarks {
     private readonly onError: (error: unknown) => void,
   ) {}
 
+  /**
+   * A log file's progress so far: every line before `checkpoint.resumeOffset` was written, and
+   * compared where it already existed. A kill in the middle of a large file then costs only the
+   * lines after it. Superseded by the file's `add` when it is finished.
+   */
+  addPartial(file: SourceFile, checkpoint: LogCheckpoint): void {
+    this.pending.push({
+      _id: LedgerStore.fileEntryId(this.partition, file),
+      kind: 'file',
+      partition: this.partition,
+      role: file.role,
+      path: file.relativePath,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      sha256: checkpoint.sha256,
+      hashedTo: checkpoint.hashedTo,
+      endOffset: checkpoint.resumeOffset,
+      nextLine: checkpoint.resumeLine,
+      status: 'partial',
+      records: 0,
+      rejected: 0,
+      runId: null,
+      optionsKey: this.optionsKey,
+      sessionId: this.sessionId,
+      updatedAt: this.now(),
+    });
+    this.writing ??= this.writeAll();
+  }
+
   /** `hadIssues`: some of the file's records met a conflict or a newer database copy, or were refused. */
   add(file: SourceFile, position: FilePosition, hadIssues: boolean): void {
     this.pending.push({
@@ -305,7 +338,8 @@ class LedgerMarks {
   private async writeAll(): Promise<void> {
     while (this.pending.length > 0) {
       const started = Date.now();
-      const entries = this.pending;
+      // One entry per file, the latest (a finished file's entry supersedes its partial ones).
+      const entries = [...new Map(this.pending.map((entry) => [entry._id, entry])).values()];
       this.pending = [];
       try {
         await this.ledger.writeFiles(entries, this.known);
@@ -355,6 +389,8 @@ class DatabaseSink implements RecordSink {
   private readonly filesWithIssues = new Set<string>();
   /** Files whose every record has been accepted, waiting for their batches. */
   private readonly handedOver = new Map<string, { file: SourceFile; position: FilePosition }>();
+  /** Per log file, in order: checkpoints and the last batch sent before each was offered. */
+  private readonly checkpoints = new Map<string, Array<{ file: SourceFile; checkpoint: LogCheckpoint; afterBatch: number }>>();
 
   constructor(
     private readonly db: Db,
@@ -387,6 +423,7 @@ class DatabaseSink implements RecordSink {
           this.outstanding.set(key, left);
           if (left === 0) this.finishFile(key);
         }
+        this.advanceCheckpoints();
       },
       (error: unknown) => {
         this.failure ??= error;
@@ -394,6 +431,31 @@ class DatabaseSink implements RecordSink {
     );
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
+  }
+
+  logCheckpoint(file: SourceFile, checkpoint: LogCheckpoint): void {
+    if (!this.marks) return;
+    const key = `${file.role}:${file.relativePath}`;
+    const queue = this.checkpoints.get(key) ?? [];
+    queue.push({ file, checkpoint, afterBatch: this.nextBatchId - 1 });
+    this.checkpoints.set(key, queue);
+  }
+
+  /**
+   * Records the checkpoints that became safe: every batch sent before them has been written (not
+   * just theirs: batches finish out of order), the file's existing entries have been compared,
+   * and none of its records ended as a conflict, kept-newer or refused.
+   */
+  private advanceCheckpoints(): void {
+    if (this.checkpoints.size === 0 || this.failure) return;
+    let written = this.nextBatchId - 1;
+    for (const id of this.runningBatches) written = Math.min(written, id - 1);
+    for (const [key, queue] of this.checkpoints) {
+      let safe: (typeof queue)[number] | undefined;
+      while (queue.length > 0 && (queue[0]?.afterBatch ?? Number.POSITIVE_INFINITY) <= written) safe = queue.shift();
+      if (queue.length === 0) this.checkpoints.delete(key);
+      if (safe && !this.duplicateHolds.has(key) && !this.filesWithIssues.has(key)) this.marks?.addPartial(safe.file, safe.checkpoint);
+    }
   }
 
   async fileHandedOver(file: SourceFile, position: FilePosition): Promise<void> {
@@ -405,6 +467,7 @@ class DatabaseSink implements RecordSink {
   private finishFile(key: string): void {
     const done = this.handedOver.get(key);
     if (!done || this.failure) return;
+    this.checkpoints.delete(key);
     this.handedOver.delete(key);
     this.outstanding.delete(key);
     this.marks?.add(done.file, done.position, this.filesWithIssues.delete(key));

@@ -18,7 +18,7 @@ export function renderStatusText(report: StatusReport, now: Date): string {
     const table = new Table({ head: ['partition', 'kind', 'status', 'files', 'records', 'rejected'], style: { head: [], border: [] } });
     for (const row of report.files) table.push([row.partition, row.role, row.status, row.files, row.records, row.rejected]);
     lines.push(table.toString());
-    lines.push('done: imported and skipped next time while unchanged; done-with-issues: had rejections, conflicts or kept-newer records; read again on every run so they stay reported.');
+    lines.push('done: imported and skipped next time while unchanged; done-with-issues: had rejections, conflicts or kept-newer records; read again on every run so they stay reported; partial: a log an interrupted run was in the middle of; the next run reads on from where it stopped.');
   }
   for (const lease of report.leases) {
     const live = lease.expiresAt.getTime() > now.getTime();

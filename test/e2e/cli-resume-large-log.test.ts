@@ -1,0 +1,107 @@
+/**
+ * A kill -9 in the middle of one large log file: the ledger keeps the file's progress (a
+ * `partial` entry at a read-chunk boundary whose lines were all written), so the next run reads
+ * on from there instead of meeting the whole written part again, and still ends byte-identical to
+ * a clean import. A changed prefix makes the next run read the file from its start.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { openTestDb, type TestDb } from '../helpers/test-db.js';
+import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
+import { importArgs, interruptAt, killLeftovers, ledgerFiles, parseReport, runCli, startCli, stateOf, totalRecords } from './cli-resume-support.js';
+
+// One run, one log of ~7 MB: seven 1 MiB read chunks, so several checkpoints.
+const LINES = 24_000;
+let tree: SyntheticTree;
+let referenceState: string;
+const databases: TestDb[] = [];
+
+async function freshDb(prefix: string): Promise<TestDb> {
+  const db = await openTestDb(prefix);
+  databases.push(db);
+  return db;
+}
+
+beforeAll(async () => {
+  tree = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
+  const clean = await freshDb('large_log_ref');
+  const result = await runCli(importArgs(tree.root, clean.uri, clean.dbName, ['--no-ledger']));
+  expect(result.code, result.stderr).toBe(0);
+  referenceState = await stateOf(clean.db);
+}, 120_000);
+
+afterEach(() => killLeftovers());
+
+afterAll(async () => {
+  killLeftovers();
+  await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+  await tree?.remove();
+}, 60_000);
+
+async function killHalfway(t: TestDb, args: string[]): Promise<number> {
+  const cli = startCli(args);
+  const stop = await interruptAt(cli, t.db, Math.ceil(0.5 * LINES), 'SIGKILL');
+  await cli.result;
+  expect(stop.interrupted, 'the import finished before it could be killed').toBe(true);
+  expect(stop.logsAtStop).toBeLessThan(LINES);
+  return stop.logsAtStop;
+}
+
+describe('kill -9 in the middle of a large log file', () => {
+  test('the next run reads on from the last safe checkpoint and ends identical to a clean import', async () => {
+    const t = await freshDb('large_log_kill');
+    const args = importArgs(tree.root, t.uri, t.dbName);
+    const written = await killHalfway(t, args);
+
+    const [partial] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
+    expect(partial?.status).toBe('partial');
+    expect(partial?.nextLine).toBeGreaterThan(1);
+    // Every line before the checkpoint is in the database.
+    expect(written).toBeGreaterThanOrEqual((partial?.nextLine ?? 1) - 1);
+
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const report = parseReport(resumed);
+    // Only what lay after the checkpoint was read again: the entries met again are at most those
+    // written past it (plus the batches the server finished after the count: 2 x 50 in flight),
+    // not the ~12,000 written before the kill.
+    const pastCheckpoint = written - ((partial?.nextLine ?? 1) - 1);
+    expect(report.collections.logs.unchanged).toBeLessThanOrEqual(pastCheckpoint + 2 * 50);
+    expect(report.collections.logs.unchanged).toBeLessThan(written / 2);
+    expect(report.collections.logs.unchanged + report.collections.logs.inserted).toBe(LINES - ((partial?.nextLine ?? 1) - 1));
+    expect(report.totals.conflict + report.totals.rejected).toBe(0);
+    expect(await stateOf(t.db)).toBe(referenceState);
+    const [done] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
+    expect(done?.status).toBe('done');
+  }, 120_000);
+
+  test('a log whose imported part changed since is read from its first line', async () => {
+    const source = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
+    try {
+      const t = await freshDb('large_log_changed');
+      const args = importArgs(source.root, t.uri, t.dbName);
+      await killHalfway(t, args);
+      const [partial] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
+      expect(partial?.status).toBe('partial');
+
+      // Edit the first line (same length, so offsets stay): the checkpoint's hash no longer matches.
+      const logPath = path.join(source.root, partial?.path ?? '');
+      const text = await readFile(logPath, 'utf8');
+      const firstEnd = text.indexOf('\n');
+      const edited = text.slice(0, firstEnd).replace(/"message":"(.)/, (_match, c: string) => `"message":"${c === 'X' ? 'Y' : 'X'}`);
+      expect(edited.length).toBe(firstEnd);
+      await writeFile(logPath, edited + text.slice(firstEnd));
+
+      const resumed = await runCli(args);
+      const report = parseReport(resumed);
+      // Read from line 1: the edited line is a conflict (stored entries never change), and every
+      // other line is either met again or new.
+      expect(report.conflicts.map((conflict) => conflict.key)).toEqual([`${source.runId(0)}#1`]);
+      expect(report.collections.logs.unchanged + report.collections.logs.inserted + report.collections.logs.conflict).toBe(LINES);
+      expect(resumed.code).toBe(3);
+    } finally {
+      await source.remove();
+    }
+  }, 120_000);
+});
