@@ -65,10 +65,11 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const tally = new ImportTally(undefined, deps.onRejection);
-  const inventory = await findSourceFiles(options.source, options.globs);
-  deps.logger.info({ files: countFiles(inventory) }, 'source scanned');
-  const progress = deps.progress;
-  progress?.start(workTotals(inventory));
+  // The source is scanned while the database is prepared (schema, lease, ledger): both take a
+  // noticeable part of an unchanged re-run. The handler only keeps a failed scan from counting as
+  // unhandled before it is awaited below.
+  const scanning = findSourceFiles(options.source, options.globs);
+  scanning.catch(() => undefined);
 
   const isFerretDb = await detectFerretDb(deps.db);
   await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message) => {
@@ -87,6 +88,21 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     await ledger.writeSession(session);
     known = await ledger.loadFiles(label);
   }
+  let inventory: SourceInventory;
+  try {
+    inventory = await scanning;
+  } catch (error) {
+    if (ledger) {
+      session.finishedAt = now();
+      session.outcome = 'failed';
+      await ledger.writeSession(session).catch(() => undefined);
+      await stopLease();
+    }
+    throw error;
+  }
+  deps.logger.info({ files: countFiles(inventory) }, 'source scanned');
+  const progress = deps.progress;
+  progress?.start(workTotals(inventory));
   const optionsKey = outputOptionsKey(options);
   const marks = ledger
     ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now, new Set(known.keys()), (error) =>
