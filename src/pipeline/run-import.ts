@@ -294,14 +294,7 @@ class LedgerMarks {
    * lines after it. Superseded by the file's `add` when it is finished.
    */
   addPartial(file: SourceFile, checkpoint: LogCheckpoint): void {
-    this.pending.push({
-      _id: LedgerStore.fileEntryId(this.partition, file),
-      kind: 'file',
-      partition: this.partition,
-      role: file.role,
-      path: file.relativePath,
-      size: file.size,
-      mtimeMs: file.mtimeMs,
+    this.enqueue(file, {
       sha256: checkpoint.sha256,
       hashedTo: checkpoint.hashedTo,
       endOffset: checkpoint.resumeOffset,
@@ -310,15 +303,27 @@ class LedgerMarks {
       records: 0,
       rejected: 0,
       runId: null,
-      optionsKey: this.optionsKey,
-      sessionId: this.sessionId,
-      updatedAt: this.now(),
     });
-    this.writing ??= this.writeAll();
   }
 
   /** `hadIssues`: some of the file's records met a conflict or a newer database copy, or were refused. */
   add(file: SourceFile, position: FilePosition, hadIssues: boolean): void {
+    this.enqueue(file, {
+      sha256: position.sha256 ?? null,
+      endOffset: position.endOffset,
+      nextLine: position.nextLine,
+      status: position.rejected > 0 || hadIssues || position.sha256 === undefined ? 'done-with-issues' : 'done',
+      records: position.records,
+      rejected: position.rejected,
+      runId: position.runId ?? null,
+    });
+  }
+
+  /** Queues one file's entry (the fields every entry has come from here) and starts writing. */
+  private enqueue(
+    file: SourceFile,
+    progress: Pick<LedgerFileEntry, 'sha256' | 'endOffset' | 'nextLine' | 'status' | 'records' | 'rejected' | 'runId' | 'hashedTo'>,
+  ): void {
     this.pending.push({
       _id: LedgerStore.fileEntryId(this.partition, file),
       kind: 'file',
@@ -327,13 +332,7 @@ class LedgerMarks {
       path: file.relativePath,
       size: file.size,
       mtimeMs: file.mtimeMs,
-      sha256: position.sha256 ?? null,
-      endOffset: position.endOffset,
-      nextLine: position.nextLine,
-      status: position.rejected > 0 || hadIssues || position.sha256 === undefined ? 'done-with-issues' : 'done',
-      records: position.records,
-      rejected: position.rejected,
-      runId: position.runId ?? null,
+      ...progress,
       optionsKey: this.optionsKey,
       sessionId: this.sessionId,
       updatedAt: this.now(),
@@ -449,6 +448,13 @@ class DatabaseSink implements RecordSink {
     void task.finally(() => this.inFlight.delete(task));
   }
 
+  /** The highest batch id up to which every batch sent has answered. */
+  private answeredThrough(): number {
+    let through = this.nextBatchId - 1;
+    for (const id of this.runningBatches) through = Math.min(through, id - 1);
+    return through;
+  }
+
   logCheckpoint(file: SourceFile, checkpoint: LogCheckpoint): void {
     if (!this.marks) return;
     const key = `${file.role}:${file.relativePath}`;
@@ -464,8 +470,7 @@ class DatabaseSink implements RecordSink {
    */
   private advanceCheckpoints(): void {
     if (this.checkpoints.size === 0 || this.failure) return;
-    let written = this.nextBatchId - 1;
-    for (const id of this.runningBatches) written = Math.min(written, id - 1);
+    const written = this.answeredThrough();
     for (const [key, queue] of this.checkpoints) {
       let safe: (typeof queue)[number] | undefined;
       while (queue.length > 0 && (queue[0]?.afterBatch ?? Number.POSITIVE_INFINITY) <= written) safe = queue.shift();
@@ -522,7 +527,7 @@ class DatabaseSink implements RecordSink {
       // before the last duplicates were seen has answered (batches finish out of order; on
       // FerretDB one with duplicates is slow, inserted entry by entry), and not later: on
       // FerretDB the read scans the collection, which keeps growing.
-      if (this.duplicates.length > 0 && ![...this.runningBatches].some((id) => id <= this.duplicateHorizon)) await this.compareDuplicates();
+      if (this.duplicates.length > 0 && this.answeredThrough() >= this.duplicateHorizon) await this.compareDuplicates();
       return;
     }
     this.duplicateHorizon = this.nextBatchId - 1;

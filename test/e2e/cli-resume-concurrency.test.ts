@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { LedgerLease } from '../../src/ledger/ledger-types.js';
-import { openTestDb, type TestDb } from '../helpers/test-db.js';
+import { testDatabases, type TestDb } from '../helpers/test-db.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
 import {
   LEDGER,
@@ -30,13 +30,8 @@ import {
 
 let tree: SyntheticTree;
 let referenceState: string;
-const databases: TestDb[] = [];
-
-async function freshDb(prefix: string): Promise<TestDb> {
-  const db = await openTestDb(prefix);
-  databases.push(db);
-  return db;
-}
+const databases = testDatabases();
+const freshDb = (prefix: string): Promise<TestDb> => databases.open(prefix);
 
 beforeAll(async () => {
   tree = await makeSyntheticTree(SHAPE);
@@ -51,7 +46,7 @@ afterEach(() => killLeftovers());
 
 afterAll(async () => {
   killLeftovers();
-  await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+  await databases.dropAll();
   await tree?.remove();
 }, 60_000);
 

@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { openTestDb, type TestDb } from '../helpers/test-db.js';
+import { testDatabases, type TestDb } from '../helpers/test-db.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
 import { importArgs, interruptAt, killLeftovers, ledgerFiles, parseReport, runCli, startCli, stateOf, totalRecords } from './cli-resume-support.js';
 
@@ -15,13 +15,8 @@ import { importArgs, interruptAt, killLeftovers, ledgerFiles, parseReport, runCl
 const LINES = 24_000;
 let tree: SyntheticTree;
 let referenceState: string;
-const databases: TestDb[] = [];
-
-async function freshDb(prefix: string): Promise<TestDb> {
-  const db = await openTestDb(prefix);
-  databases.push(db);
-  return db;
-}
+const databases = testDatabases();
+const freshDb = (prefix: string): Promise<TestDb> => databases.open(prefix);
 
 beforeAll(async () => {
   tree = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
@@ -35,7 +30,7 @@ afterEach(() => killLeftovers());
 
 afterAll(async () => {
   killLeftovers();
-  await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+  await databases.dropAll();
   await tree?.remove();
 }, 60_000);
 

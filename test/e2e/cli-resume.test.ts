@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { openTestDb, type TestDb } from '../helpers/test-db.js';
+import { testDatabases, type TestDb } from '../helpers/test-db.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
 import {
   LEDGER,
@@ -29,13 +29,8 @@ import {
 
 let tree: SyntheticTree;
 let referenceState: string;
-const databases: TestDb[] = [];
-
-async function freshDb(prefix: string): Promise<TestDb> {
-  const db = await openTestDb(prefix);
-  databases.push(db);
-  return db;
-}
+const databases = testDatabases();
+const freshDb = (prefix: string): Promise<TestDb> => databases.open(prefix);
 
 /** A clean import with --no-ledger into a new database: the state every other run must reach. */
 async function cleanImport(source: SyntheticTree, prefix: string): Promise<{ db: TestDb; state: string }> {
@@ -57,7 +52,7 @@ afterEach(() => killLeftovers());
 
 afterAll(async () => {
   killLeftovers();
-  await Promise.all(databases.map((db) => db.drop().catch(() => undefined)));
+  await databases.dropAll();
   await tree?.remove();
 }, 60_000);
 

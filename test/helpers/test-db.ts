@@ -79,6 +79,24 @@ export async function openTestDb(prefix: string, clientOptions: MongoClientOptio
   };
 }
 
+/**
+ * The databases one test file opens, dropped together at its end:
+ *   const databases = testDatabases();  afterAll(() => databases.dropAll());
+ */
+export function testDatabases(clientOptions: MongoClientOptions = {}): { open(prefix: string): Promise<TestDb>; dropAll(): Promise<void> } {
+  const opened: TestDb[] = [];
+  return {
+    async open(prefix) {
+      const t = await openTestDb(prefix, clientOptions);
+      opened.push(t);
+      return t;
+    },
+    async dropAll() {
+      await Promise.all(opened.map((t) => t.drop().catch(() => undefined)));
+    },
+  };
+}
+
 /** True if the server is FerretDB (buildInfo carries `ferretdbVersion`). */
 export async function isFerretDb(client: MongoClient): Promise<boolean> {
   const info = await client.db('admin').command({ buildInfo: 1 });
