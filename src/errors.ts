@@ -17,6 +17,7 @@ export type RuntimeErrorCode =
   | 'DB_WRITE_FAILED'
   | 'DB_UNAVAILABLE'
   | 'LEASE_HELD'
+  | 'LEASE_LOST'
   | 'INTERRUPTED';
 
 /** Something outside the tool failed (database, file system); the message says what to do. */

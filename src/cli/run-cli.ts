@@ -81,7 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (error instanceof BackfillRuntimeError) {
       io.stderr.write(`taskrunner-backfill: [${error.code}] ${scrub(error.message, secrets)}\n`);
-      return error.code === 'DB_UNAVAILABLE' || error.code === 'INTERRUPTED' ? EXIT_CODES.interrupted : EXIT_CODES.failure;
+      return error.code === 'DB_UNAVAILABLE' || error.code === 'INTERRUPTED' || error.code === 'LEASE_LOST' ? EXIT_CODES.interrupted : EXIT_CODES.failure;
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${scrub(message, secrets)}\n`);

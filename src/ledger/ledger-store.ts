@@ -9,7 +9,7 @@ import type { SourceFile } from '../scan/find-source-files.js';
 import { DUPLICATE_KEY } from '../write/server-errors.js';
 import { perDocumentErrors } from '../write/write-errors.js';
 import { UPDATE_STATEMENTS_PER_COMMAND, chunks } from '../write/upsert-versioned.js';
-import type { LedgerFileEntry, LedgerLease, LedgerSession } from './ledger-types.js';
+import type { LedgerFileEntry, LedgerLease, LedgerSession, OrphanMarker } from './ledger-types.js';
 
 /** How long a lease lives without renewal: a holder killed with -9 blocks others this long at most. */
 export const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -26,8 +26,30 @@ export class LedgerStore {
     this.collection = db.collection<LedgerDocument>(collectionName);
   }
 
+  /**
+   * Unambiguous for any path: the partition (`K/N`) and the role (a fixed word) hold no `:`, so
+   * everything after the third `:` is the path.
+   */
   static fileEntryId(partition: string, file: Pick<SourceFile, 'role' | 'relativePath'>): string {
     return `file:${partition}:${file.role}:${file.relativePath}`;
+  }
+
+  static orphanMarkerId(file: Pick<SourceFile, 'role' | 'relativePath'>): string {
+    return `orphan:${file.role}:${file.relativePath}`;
+  }
+
+  /** Every orphan marker (one small document per orphan log or approvals file ever imported). */
+  async orphanMarkers(): Promise<OrphanMarker[]> {
+    return (await this.collection.find({ kind: 'orphan' }).toArray()) as unknown as OrphanMarker[];
+  }
+
+  /** Remembers that a file's records are being written under its file-name runId (idempotent). */
+  async markOrphan(marker: OrphanMarker): Promise<void> {
+    await this.collection.replaceOne({ _id: marker._id }, marker as unknown as LedgerDocument, { upsert: true });
+  }
+
+  async clearOrphan(id: string): Promise<void> {
+    await this.collection.deleteOne({ _id: id });
   }
 
   /** Every file entry of a partition, keyed by entry id. One partition's entries fit in memory (one small document per file). */

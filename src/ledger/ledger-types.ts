@@ -33,7 +33,7 @@ export interface LedgerFileEntry {
   nextLine: number;
   /** `partial` (logs only): killed or stopped in the middle; every line before `endOffset` was written. */
   status: 'done' | 'done-with-issues' | 'partial';
-  /** For `partial`: the hash covers [0, hashedTo), a read-chunk end at or past `endOffset`. */
+  /** How far `sha256` reaches: for `partial`, a read-chunk end at or past `endOffset`; for `done`, the file end when its last line had no line end yet. */
   hashedTo?: number | null;
   records: number;
   rejected: number;
@@ -72,4 +72,22 @@ export interface LedgerLease {
   pid: number;
   acquiredAt: Date;
   expiresAt: Date;
+}
+
+/**
+ * A log or approvals file whose records were written under its file-name runId because no state
+ * file matched it then (an orphan). Kept until those records were moved to their run: a later
+ * import that finds the file belongs to a run after all deletes the copies it wrote under the
+ * file-name runId (only copies identical to what it wrote, and only once the run holds the same
+ * records). Written before the first such record, so a kill can never leave copies unknown.
+ */
+export interface OrphanMarker {
+  _id: string;
+  kind: 'orphan';
+  role: 'logs' | 'approvals';
+  path: string;
+  /** The file-name runId the records were written under. */
+  runId: string;
+  sessionId: string;
+  updatedAt: Date;
 }

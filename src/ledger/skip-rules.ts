@@ -23,7 +23,8 @@ export function logResumeCandidate(
   optionsKey: string,
 ): LedgerFileEntry | undefined {
   if (!entry || entry.role !== 'logs' || entry.optionsKey !== optionsKey || entry.sha256 === null || entry.endOffset <= 0) return undefined;
-  if (entry.status === 'done') return file.size > entry.endOffset ? entry : undefined;
+  // A `done` log that ended in an unterminated line hashed past `endOffset` (that line is read again).
+  if (entry.status === 'done') return file.size > entry.endOffset && file.size >= (entry.hashedTo ?? 0) ? entry : undefined;
   if (entry.status === 'partial') return file.size >= Math.max(entry.endOffset, entry.hashedTo ?? 0) ? entry : undefined;
   return undefined;
 }

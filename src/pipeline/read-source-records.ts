@@ -5,7 +5,8 @@ import { normalizeArtifactOutput, readManifestHeader } from '../normalize/artifa
 import { REASON_HINTS, type Normalized } from '../normalize/invalid-record.js';
 import { normalizeLogLine } from '../normalize/log-entry.js';
 import type { NormalizeContext } from '../normalize/normalize-context.js';
-import { RunIdIndex, runIdToFileStem } from '../normalize/run-id-file-names.js';
+import { quoteName } from '../normalize/record-key.js';
+import { RunIdIndex, runIdToFileStem, type StemResolution } from '../normalize/run-id-file-names.js';
 import { normalizeRunState } from '../normalize/run-state.js';
 import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole, ReasonCode } from '../report/types.js';
@@ -39,6 +40,8 @@ export interface RecordSink {
  * per read chunk, so `hashedTo` (a chunk end) may lie a little past `resumeOffset`.
  */
 export interface LogCheckpoint {
+  /** The run the file's records go to (a resume is valid only while they still do). */
+  runId: string;
   resumeOffset: number;
   resumeLine: number;
   hashedTo: number;
@@ -53,9 +56,18 @@ export interface FilePosition {
   records: number;
   /** Records of this file that were rejected in this run. */
   rejected: number;
-  /** SHA-256 of bytes [0, endOffset), when the whole range was hashed. */
+  /** SHA-256 of bytes [0, hashedTo ?? endOffset), when that whole range was hashed. */
   sha256?: string;
-  /** For a state file: the runId it holds (lets a later run skip reading it). */
+  /**
+   * For logs: how far the hash reaches, past `endOffset` when the file ends in a line without its
+   * line end (that line is read again next time, from `endOffset`).
+   */
+  hashedTo?: number;
+  /**
+   * For a state file: the runId it holds (lets a later run skip reading it). For a log or
+   * approvals file: the run its records went to (a later run skips or resumes the file only
+   * while it still goes to that run).
+   */
   runId?: string;
 }
 
@@ -70,12 +82,22 @@ export interface ResumePoint {
 }
 
 export interface ReadHooks {
-  /** Files to skip entirely (already done and unchanged). */
-  skipFile?(file: SourceFile): boolean;
+  /**
+   * Files to skip entirely (already done and unchanged). For log and approvals files
+   * `attributedRunId` is the run the file resolves to now (null when ambiguous): a file whose
+   * records went to another run last time must be read again.
+   */
+  skipFile?(file: SourceFile, attributedRunId?: string | null): boolean;
   /** The runId a skipped state file holds, when known without reading it (from the ledger). */
   runIdOfSkipped?(file: SourceFile): string | undefined;
-  /** A resume point for a grown log file. */
-  resumeLog?(file: SourceFile): Promise<ResumePoint | undefined>;
+  /** A resume point for a grown log file whose records go to `attributedRunId`, as last time. */
+  resumeLog?(file: SourceFile, attributedRunId: string): Promise<ResumePoint | undefined>;
+  /**
+   * A log or approvals file matches no state file and is about to be imported under its file-name
+   * runId. Awaited before any of its records is handed over, so that whoever must later move
+   * those records to their run (when the state file is readable again) knows of them.
+   */
+  orphanAttributed?(file: SourceFile, runId: string): Promise<void>;
   /**
    * Whether records of this run belong to this process (`--partition K/N`). Keyed by the run's
    * file stem (the sanitized runId), which every file of a run shares, so a file is never split.
@@ -94,7 +116,7 @@ export async function readSourceRecords(
   tally: ImportTally,
   sink: RecordSink,
   hooks: ReadHooks = {},
-): Promise<void> {
+): Promise<{ runIds: RunIdIndex }> {
   const context: NormalizeContext = { enumStyle: options.enumStyle, warn: (code, detail) => tally.warn(code, detail) };
   const runIds = new RunIdIndex();
   const batches = new BatchBuffers(options, sink);
@@ -106,7 +128,7 @@ export async function readSourceRecords(
   const noteRunId = (runId: string, file: SourceFile): void => {
     runIds.add(runId);
     const first = firstFileOfRun.get(runId);
-    if (first) tally.warn('duplicate-run-id', `run ${JSON.stringify(runId)} is claimed by ${first} and ${file.relativePath}; the newer version wins`);
+    if (first) tally.warn('duplicate-run-id', `run ${quoteName(runId)} is claimed by ${quoteName(first)} and ${quoteName(file.relativePath)}; the newer version wins`);
     else firstFileOfRun.set(runId, file.relativePath);
   };
   for (const file of inventory.files.runs) {
@@ -136,11 +158,14 @@ export async function readSourceRecords(
   await batches.flush('runs');
 
   for (const file of inventory.files.approvals) {
-    if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;
+    if (!mine(fileStem(file.relativePath))) continue;
+    const resolution = runIds.resolve(fileStem(file.relativePath));
+    if (hooks.skipFile?.(file, attributedRunId(resolution))) continue;
     const rejectedBefore = tally.total('rejected');
-    const read = await readApprovalFile(file, options, runIds, context, tally);
+    const runId = await runIdForFile(file, resolution, context, tally, hooks);
+    const read = runId === undefined ? { records: [] } : await readApprovalFile(file, options, runId, context, tally);
     for (const record of read.records) await batches.add('approvals', record);
-    await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
+    await handOver(file, { ...positionOf(file, read, tally.total('rejected') - rejectedBefore), ...(runId === undefined ? {} : { runId }) });
   }
 
   await batches.flush('approvals');
@@ -157,14 +182,30 @@ export async function readSourceRecords(
   await batches.flush('artifacts');
 
   for (const file of inventory.files.logs) {
-    if (hooks.skipFile?.(file) || !mine(fileStem(file.relativePath))) continue;
+    if (!mine(fileStem(file.relativePath))) continue;
+    const resolution = runIds.resolve(fileStem(file.relativePath));
+    if (hooks.skipFile?.(file, attributedRunId(resolution))) continue;
     const rejectedBefore = tally.total('rejected');
-    const resume = file.unreadable ? undefined : await hooks.resumeLog?.(file);
-    const position = await readLogFile(file, options, runIds, context, tally, batches, resume);
+    let position: FilePosition;
+    if (file.unreadable) {
+      rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`);
+      position = { endOffset: 0, nextLine: 1, records: 0, rejected: 0 };
+    } else {
+      const runId = await runIdForFile(file, resolution, context, tally, hooks);
+      const resume = runId === undefined ? undefined : await hooks.resumeLog?.(file, runId);
+      position = runId === undefined ? { endOffset: 0, nextLine: 1, records: 0, rejected: 0 } : await readLogFile(file, options, runId, context, tally, batches, resume);
+      if (runId !== undefined) position.runId = runId;
+    }
     position.rejected = tally.total('rejected') - rejectedBefore;
     await handOver(file, position);
   }
   await batches.flushAll();
+  return { runIds };
+}
+
+/** The run a log or approvals file's records go to, or null when its name is ambiguous. */
+function attributedRunId(resolution: StemResolution): string | null {
+  return resolution.kind === 'ambiguous' ? null : resolution.runId;
 }
 
 function positionOf(file: SourceFile, read: { records: PendingRecord<Document>[]; sha256?: string }, rejected: number): FilePosition {
@@ -328,21 +369,37 @@ async function readRunFile(
   return { document: result.doc as Document & { _id: string }, owned, ...sha256 };
 }
 
-/** Resolves a log or approvals file to its run; an ambiguous name rejects the whole file. */
-function runIdForFile(file: SourceFile, runIds: RunIdIndex, context: NormalizeContext, tally: ImportTally): string | undefined {
-  const resolution = runIds.resolve(fileStem(file.relativePath));
+/**
+ * Reports how a log or approvals file was attributed and returns its run; an ambiguous name
+ * rejects the whole file. Names are quoted with non-ASCII escaped: two runIds that differ only in
+ * Unicode normal form must not print alike.
+ */
+async function runIdForFile(
+  file: SourceFile,
+  resolution: StemResolution,
+  context: NormalizeContext,
+  tally: ImportTally,
+  hooks: ReadHooks,
+): Promise<string | undefined> {
   if (resolution.kind === 'ambiguous') {
     rejectFile(
       tally,
       file,
       'ambiguous-run-id',
-      `the file name matches several runs (${resolution.runIds.map((id) => JSON.stringify(id)).join(', ')}); nothing in it was imported`,
+      `the file name matches several runs (${resolution.runIds.map(quoteName).join(', ')}); nothing in it was imported`,
     );
     return undefined;
   }
   if (resolution.kind === 'orphan') {
     tally.orphanRunIds.add(resolution.runId);
-    context.warn('orphan', `${file.relativePath} matches no state file; imported under runId ${JSON.stringify(resolution.runId)}`);
+    context.warn('orphan', `${quoteName(file.relativePath)} matches no state file; imported under runId ${quoteName(resolution.runId)}`);
+    await hooks.orphanAttributed?.(file, resolution.runId);
+  } else if (resolution.normalizedFrom) {
+    context.warn(
+      'unicode-normalization',
+      `${quoteName(file.relativePath)} is named in Unicode ${resolution.normalizedFrom === 'NFD' ? 'NFD' : 'another normal form'} and matches run ` +
+        `${quoteName(resolution.runId)} only in NFC; attributed to that run`,
+    );
   }
   return resolution.runId;
 }
@@ -350,12 +407,10 @@ function runIdForFile(file: SourceFile, runIds: RunIdIndex, context: NormalizeCo
 async function readApprovalFile(
   file: SourceFile,
   options: SourceReadOptions,
-  runIds: RunIdIndex,
+  runId: string,
   context: NormalizeContext,
   tally: ImportTally,
 ): Promise<{ records: PendingRecord<Document>[]; sha256?: string }> {
-  const runId = runIdForFile(file, runIds, context, tally);
-  if (runId === undefined) return { records: [] };
   const read = await readWholeJson(file, options, tally);
   const sha256 = read.sha256 ? { sha256: read.sha256 } : {};
   if (!read.parsed) {
@@ -414,7 +469,7 @@ async function readManifestFile(
 async function readLogFile(
   file: SourceFile,
   options: SourceReadOptions,
-  runIds: RunIdIndex,
+  runId: string,
   context: NormalizeContext,
   tally: ImportTally,
   batches: BatchBuffers,
@@ -422,14 +477,8 @@ async function readLogFile(
 ): Promise<FilePosition> {
   const position: FilePosition = { endOffset: resume?.startOffset ?? 0, nextLine: resume?.startLine ?? 1, records: 0, rejected: 0 };
   const hash = resume?.hash ?? createHash('sha256');
-  if (file.unreadable) {
-    rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`);
-    return position;
-  }
-  const runId = runIdForFile(file, runIds, context, tally);
-  if (runId === undefined) return position;
   if (file.size === 0) {
-    context.warn('empty-log-file', `${file.relativePath} is empty (0 bytes)`);
+    context.warn('empty-log-file', `${quoteName(file.relativePath)} is empty (0 bytes)`);
     return position;
   }
   const stem = fileStem(file.relativePath);
@@ -448,8 +497,13 @@ async function readLogFile(
       },
     })) {
       for (const line of lines) {
-        position.endOffset = line.endOffset;
-        position.nextLine = line.lineNumber + 1;
+        // A last line without its line end may still be being written (a live log): its records
+        // are imported, but the position stays at its start, so the next run reads it again
+        // (and compares it) instead of counting its missing line end as a new, empty line.
+        if (line.terminated) {
+          position.endOffset = line.endOffset;
+          position.nextLine = line.lineNumber + 1;
+        }
         const origin: RecordOrigin = { file: file.relativePath, line: line.lineNumber, byteOffset: line.byteOffset };
         if (line.problem === 'line-too-long') {
           rejectRecord(tally, 'logs', origin, { reason: 'line-too-long', message: `the line is ${line.byteLength} bytes, over the limit of ${options.maxLineBytes}` });
@@ -487,7 +541,7 @@ async function readLogFile(
       // may resume here (after a kill in the middle of a large file) instead of at line 1. Not
       // once the file has a rejection: a resumed run would no longer report it.
       if (hashedTo < file.size && position.records > 0 && tally.total('rejected') === rejectedBefore) {
-        batches.logCheckpoint(file, { resumeOffset: position.endOffset, resumeLine: position.nextLine, hashedTo, sha256: hash.copy().digest('hex') });
+        batches.logCheckpoint(file, { runId, resumeOffset: position.endOffset, resumeLine: position.nextLine, hashedTo, sha256: hash.copy().digest('hex') });
       }
     }
   } catch (error) {
@@ -507,5 +561,6 @@ async function readLogFile(
     return position;
   }
   position.sha256 = hash.digest('hex');
+  position.hashedTo = hashedTo;
   return position;
 }

@@ -18,7 +18,13 @@ import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC, upsertVersionedBatch } from 
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../write/with-retries.js';
 import { readSourceRecords, type FilePosition, type LogCheckpoint, type ReadHooks, type RecordSink } from './read-source-records.js';
 import { DEFAULT_LEASE_TTL_MS, LedgerStore, verifiedPrefixHash } from '../ledger/ledger-store.js';
-import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession, type Partition } from '../ledger/ledger-types.js';
+import { LeaseKeeper } from '../ledger/lease-keeper.js';
+import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession, type OrphanMarker, type Partition } from '../ledger/ledger-types.js';
+import { UsageError } from '../errors.js';
+import { quoteName } from '../normalize/record-key.js';
+import type { RunIdIndex } from '../normalize/run-id-file-names.js';
+import { fileStem } from '../scan/find-source-files.js';
+import { rehomeOrphanFile } from './rehome-orphans.js';
 import { partitionOf } from '../ledger/partition.js';
 import { isUnchangedAndDone, logResumeCandidate } from '../ledger/skip-rules.js';
 import type { SourceFile } from '../scan/find-source-files.js';
@@ -65,6 +71,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const tally = new ImportTally(undefined, deps.onRejection);
+  const leaseTtlMs = checkedLeaseTtlMs(options.leaseTtlMs);
   // The source is scanned while the database is prepared (schema, lease, ledger): both take a
   // noticeable part of an unchanged re-run. The handler only keeps a failed scan from counting as
   // unhandled before it is awaited below.
@@ -79,114 +86,186 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
 
   const partition = options.partition ?? WHOLE_SOURCE;
   const label = partitionLabel(partition);
-  const ledger = options.useLedger === false ? undefined : new LedgerStore(deps.db, options.collections.ledger);
+  // The ledger collection always holds the lease (every writing run takes it, --no-ledger too),
+  // the session and the orphan markers; `useLedger` only decides whether finished files are
+  // remembered and skipped.
+  const ledger = new LedgerStore(deps.db, options.collections.ledger);
+  const useLedger = options.useLedger !== false;
   const session = newSession(options, deps, label, startedAt);
-  let stopLease = (): Promise<void> => Promise.resolve();
-  let known = new Map<string, LedgerFileEntry>();
-  if (ledger) {
-    stopLease = await holdLease(ledger, session, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, now, deps.logger);
-    await ledger.writeSession(session);
-    known = await ledger.loadFiles(label);
-  }
-  let inventory: SourceInventory;
-  try {
-    inventory = await scanning;
-  } catch (error) {
-    if (ledger) {
-      session.finishedAt = now();
-      session.outcome = 'failed';
-      await ledger.writeSession(session).catch(() => undefined);
-      await stopLease();
-    }
-    throw error;
-  }
-  deps.logger.info({ files: countFiles(inventory) }, 'source scanned');
-  const progress = deps.progress;
-  progress?.start(workTotals(inventory));
-  const optionsKey = outputOptionsKey(options);
-  const marks = ledger
-    ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now, new Set(known.keys()), (error) =>
-        deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
-      )
-    : undefined;
-  const sink = new DatabaseSink(deps.db, options, tally, deps.logger, isFerretDb ? 'by-run' : 'by-id', marks);
-  let skippedUnchanged = 0;
-  const hooks: ReadHooks = {
-    skipFile: (file) => {
-      // --overwrite must see every file: the documents it is meant to replace are in "done" files.
-      if (options.overwrite) return false;
-      const skip = isUnchangedAndDone(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
-      if (skip) {
-        skippedUnchanged += 1;
-        progress?.fileDone(file.role, file.size);
-      }
-      return skip;
-    },
-    runIdOfSkipped: (file) => known.get(LedgerStore.fileEntryId(label, file))?.runId ?? undefined,
-    resumeLog: async (file) => {
-      const entry = logResumeCandidate(file, known.get(LedgerStore.fileEntryId(label, file)), optionsKey);
-      if (!entry?.sha256) return undefined;
-      const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256, entry.hashedTo ?? entry.endOffset);
-      if (!hash) return undefined;
-      deps.logger.info(
-        { file: file.relativePath, fromLine: entry.nextLine },
-        entry.status === 'partial' ? 'log was imported in part by an earlier run; reading on from where it stopped' : 'log grew since the last import; reading only the new lines',
-      );
-      return { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
-    },
-    ...(partition.count > 1 ? { inPartition: (stem: string) => partitionOf(stem, partition.count) === partition.index } : {}),
-  };
+  const lease = new LeaseKeeper(ledger, { partition: label, sessionId: session.sessionId, host: session.host, pid: session.pid }, leaseTtlMs, now, deps.logger);
+  await lease.acquire();
   let complete = true;
   let failure: unknown;
   try {
-    await readSourceRecords(inventory, options, tally, {
-      accept: async (role, batch) => {
-        if (deps.signal?.aborted) throw new StopReading();
-        await sink.accept(role, batch);
-        progress?.records(role, batch.length);
+    await ledger.writeSession(session);
+    const known = useLedger ? await ledger.loadFiles(label) : new Map<string, LedgerFileEntry>();
+    const orphanMarkers = new Map((await ledger.orphanMarkers()).map((marker) => [marker._id, marker]));
+    const inventory = await scanning;
+    deps.logger.info({ files: countFiles(inventory) }, 'source scanned');
+    const progress = deps.progress;
+    progress?.start(workTotals(inventory));
+    const optionsKey = outputOptionsKey(options);
+    const marks = useLedger
+      ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now, new Set(known.keys()), (error) =>
+          deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
+        )
+      : undefined;
+    const sink = new DatabaseSink(deps.db, options, tally, deps.logger, isFerretDb ? 'by-run' : 'by-id', () => lease.assertHeld(), marks);
+    let skippedUnchanged = 0;
+    const entryOf = (file: SourceFile): LedgerFileEntry | undefined => known.get(LedgerStore.fileEntryId(label, file));
+    const mine = (stem: string): boolean => partitionOf(stem, partition.count) === partition.index;
+    const hooks: ReadHooks = {
+      skipFile: (file, attributedRunId) => {
+        // --overwrite must see every file: the documents it is meant to replace are in "done" files.
+        if (options.overwrite) return false;
+        const entry = entryOf(file);
+        const skip = isUnchangedAndDone(file, entry, optionsKey) && sameAttribution(entry, attributedRunId);
+        if (skip) {
+          skippedUnchanged += 1;
+          progress?.fileDone(file.role, file.size);
+        }
+        return skip;
       },
-      logCheckpoint: (file, checkpoint) => sink.logCheckpoint(file, checkpoint),
-      fileHandedOver: async (file, position) => {
-        await sink.fileHandedOver(file, position);
-        progress?.fileDone(file.role, file.size);
+      runIdOfSkipped: (file) => entryOf(file)?.runId ?? undefined,
+      resumeLog: async (file, attributedRunId) => {
+        const entry = logResumeCandidate(file, entryOf(file), optionsKey);
+        if (!entry?.sha256 || !sameAttribution(entry, attributedRunId)) return undefined;
+        const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256, entry.hashedTo ?? entry.endOffset);
+        if (!hash) return undefined;
+        deps.logger.info(
+          { file: file.relativePath, fromLine: entry.nextLine },
+          entry.status === 'partial' ? 'log was imported in part by an earlier run; reading on from where it stopped' : 'log grew since the last import; reading only the new lines',
+        );
+        return { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
       },
-    }, hooks);
-  } catch (error) {
-    if (error instanceof StopReading) complete = false;
-    else failure = error;
-  }
-  try {
-    await sink.drain();
+      orphanAttributed: async (file, runId) => {
+        const marker: OrphanMarker = {
+          _id: LedgerStore.orphanMarkerId(file),
+          kind: 'orphan',
+          role: file.role as OrphanMarker['role'],
+          path: file.relativePath,
+          runId,
+          sessionId: session.sessionId,
+          updatedAt: now(),
+        };
+        const knownMarker = orphanMarkers.get(marker._id);
+        if (knownMarker?.runId === runId) return;
+        await lease.assertHeld();
+        await ledger.markOrphan(marker);
+        orphanMarkers.set(marker._id, marker);
+      },
+      ...(partition.count > 1 ? { inPartition: mine } : {}),
+    };
+    let runIds: RunIdIndex | undefined;
+    try {
+      ({ runIds } = await readSourceRecords(inventory, options, tally, {
+        accept: async (role, batch) => {
+          if (deps.signal?.aborted) throw new StopReading();
+          await sink.accept(role, batch);
+          progress?.records(role, batch.length);
+        },
+        logCheckpoint: (file, checkpoint) => sink.logCheckpoint(file, checkpoint),
+        fileHandedOver: async (file, position) => {
+          await sink.fileHandedOver(file, position);
+          progress?.fileDone(file.role, file.size);
+        },
+      }, hooks));
+    } catch (error) {
+      if (error instanceof StopReading) complete = false;
+      else failure = error;
+    }
+    try {
+      await sink.drain();
+    } catch (error) {
+      failure ??= error;
+    }
+    progress?.stop();
+    if (complete && !failure && runIds) {
+      await rehomeOrphans(deps.db, options, inventory, runIds, orphanMarkers.values(), mine, ledger, tally, () => lease.assertHeld(), deps.signal);
+    }
+    if (failure) throw failure;
+
+    const report = buildImportReport(
+      {
+        command: 'import',
+        tool: { name: TOOL_NAME, version: TOOL_VERSION },
+        startedAt,
+        finishedAt: now(),
+        source: options.source,
+        database: { name: deps.db.databaseName, server: deps.serverLabel },
+        complete,
+        files: { ...countFiles(inventory), ignored: inventory.ignoredFiles, skippedUnchanged },
+        collectionNames: options.collections,
+      },
+      tally,
+      importExitCode(complete, { rejected: tally.total('rejected'), conflict: tally.total('conflict') }),
+    );
+    deps.logger.info({ totals: report.totals, complete }, 'import finished');
+    return report;
   } catch (error) {
     failure ??= error;
-  }
-  progress?.stop();
-  if (ledger) {
+    throw error;
+  } finally {
+    // One place ends the session and gives the lease back, whatever happened above.
     session.finishedAt = now();
     session.totals = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, tally.total(outcome)])) as LedgerSession['totals'];
     session.outcome = failure ? 'failed' : !complete ? 'interrupted' : tally.total('rejected') + tally.total('conflict') > 0 ? 'complete-with-issues' : 'complete';
     await ledger.writeSession(session).catch((error: unknown) => deps.logger.warn({ error: (error as Error).message }, 'could not record the session end in the ledger'));
-    await stopLease();
+    await lease.release();
   }
-  if (failure) throw failure;
+}
 
-  const report = buildImportReport(
-    {
-      command: 'import',
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      startedAt,
-      finishedAt: now(),
-      source: options.source,
-      database: { name: deps.db.databaseName, server: deps.serverLabel },
-      complete,
-      files: { ...countFiles(inventory), ignored: inventory.ignoredFiles, skippedUnchanged },
-      collectionNames: options.collections,
-    },
-    tally,
-    importExitCode(complete, { rejected: tally.total('rejected'), conflict: tally.total('conflict') }),
-  );
-  deps.logger.info({ totals: report.totals, complete }, 'import finished');
-  return report;
+/**
+ * A log or approvals file is skipped or resumed only while its records go to the run they went to
+ * last time (an entry written before attributions were recorded has none: the file is read again).
+ * `attributedRunId` is undefined for state files and manifests, whose runId is in their content.
+ */
+function sameAttribution(entry: LedgerFileEntry | undefined, attributedRunId: string | null | undefined): boolean {
+  if (attributedRunId === undefined) return true;
+  return attributedRunId !== null && entry?.runId === attributedRunId;
+}
+
+/** Lease lifetimes the lease keeper can compute timers and dates from safely. */
+const LEASE_TTL_RANGE_MS = { min: 1_000, max: 7 * 24 * 3_600_000 } as const;
+
+function checkedLeaseTtlMs(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_LEASE_TTL_MS;
+  if (!Number.isFinite(value) || value < LEASE_TTL_RANGE_MS.min || value > LEASE_TTL_RANGE_MS.max) {
+    throw new UsageError(`leaseTtlMs must be between ${LEASE_TTL_RANGE_MS.min} and ${LEASE_TTL_RANGE_MS.max} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Moves the records of files that were imported as orphans and now belong to a run (their state
+ * file is readable again, or matches only in another Unicode normal form). A marker whose copies
+ * are all gone is cleared; one with copies left (changed since, or not ours) is reported.
+ */
+async function rehomeOrphans(
+  db: Db,
+  options: ImportOptions,
+  inventory: SourceInventory,
+  runIds: RunIdIndex,
+  markers: Iterable<OrphanMarker>,
+  mine: (stem: string) => boolean,
+  ledger: LedgerStore,
+  tally: ImportTally,
+  beforeWrite: () => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (const marker of [...markers]) {
+    if (signal?.aborted) return;
+    const file = inventory.files[marker.role].find((candidate) => candidate.relativePath === marker.path);
+    if (!file || file.unreadable || !mine(fileStem(file.relativePath))) continue;
+    const resolution = runIds.resolve(fileStem(file.relativePath));
+    if (resolution.kind !== 'run' || resolution.runId === marker.runId) continue;
+    const result = await rehomeOrphanFile(db, options.collections, options, marker, file, resolution.runId, beforeWrite);
+    if (result.moved > 0) {
+      tally.warn('re-homed', `${result.moved} record(s) of ${quoteName(file.relativePath)} imported earlier under runId ${quoteName(marker.runId)} (no state file then) were moved to run ${quoteName(resolution.runId)}`);
+    }
+    if (result.remaining === 0) await ledger.clearOrphan(marker._id);
+    else tally.warn('re-homed', `${result.remaining} document(s) under runId ${quoteName(marker.runId)} in ${options.collections[marker.role]} were kept: they differ from ${quoteName(file.relativePath)} as it is now, or another writer made them`);
+  }
 }
 
 class StopReading extends Error {}
@@ -236,32 +315,6 @@ function outputOptionsKey(options: ImportOptions): string {
   return `v1|enum=${options.enumStyle}|${names.runs},${names.logs},${names.approvals},${names.artifacts}`;
 }
 
-/** Takes the lease and renews it at a third of its lifetime; returns the release function. */
-async function holdLease(ledger: LedgerStore, session: LedgerSession, ttlMs: number, now: () => Date, logger: Logger): Promise<() => Promise<void>> {
-  const lease = {
-    partition: session.partition,
-    sessionId: session.sessionId,
-    host: session.host,
-    pid: session.pid,
-    acquiredAt: now(),
-    expiresAt: new Date(now().getTime() + ttlMs),
-  };
-  await ledger.acquireLease(lease, now());
-  const timer = setInterval(() => {
-    ledger
-      .renewLease(session.partition, session.sessionId, new Date(now().getTime() + ttlMs))
-      .then((held) => {
-        if (!held) logger.warn('the import lease was lost (this process stalled longer than its lifetime); another importer may have started');
-      })
-      .catch((error: unknown) => logger.warn({ error: (error as Error).message }, 'could not renew the import lease'));
-  }, Math.max(1000, Math.floor(ttlMs / 3)));
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await ledger.releaseLease(session.partition, session.sessionId).catch(() => undefined);
-  };
-}
-
 /**
  * Ledger entries for finished files. A file is finished only when every batch holding its records
  * was written. Entries are written in one command per LEDGER_WRITE_INTERVAL_MS at most, all that
@@ -302,7 +355,7 @@ class LedgerMarks {
       status: 'partial',
       records: 0,
       rejected: 0,
-      runId: null,
+      runId: checkpoint.runId,
     });
   }
 
@@ -310,6 +363,7 @@ class LedgerMarks {
   add(file: SourceFile, position: FilePosition, hadIssues: boolean): void {
     this.enqueue(file, {
       sha256: position.sha256 ?? null,
+      hashedTo: position.hashedTo ?? null,
       endOffset: position.endOffset,
       nextLine: position.nextLine,
       status: position.rejected > 0 || hadIssues || position.sha256 === undefined ? 'done-with-issues' : 'done',
@@ -391,8 +445,11 @@ class DatabaseSink implements RecordSink {
   private readonly outstanding = new Map<string, number>();
   /** Existing log entries waiting for `compareDuplicates`. */
   private duplicates: PendingRecord<LogDocument>[] = [];
-  /** Files held open (one outstanding count each) until their existing entries are compared. */
-  private readonly duplicateHolds = new Set<string>();
+  /**
+   * Per file, its existing entries met and not compared yet. While a file has any, it holds one
+   * outstanding count, so it is never marked done before every one of its records was compared.
+   */
+  private readonly uncompared = new Map<string, number>();
   /** Batches sent to the server (ids in sending order) and not yet answered. */
   private readonly runningBatches = new Set<number>();
   private nextBatchId = 0;
@@ -413,6 +470,8 @@ class DatabaseSink implements RecordSink {
     private readonly tally: ImportTally,
     private readonly logger: Logger,
     private readonly storedLookup: StoredLookup,
+    /** Checked before every batch is sent: throws when this process may no longer write (lease lost). */
+    private readonly beforeWrite: () => Promise<void>,
     private readonly marks?: LedgerMarks,
   ) {
     this.limit = pLimit(options.concurrency);
@@ -426,6 +485,12 @@ class DatabaseSink implements RecordSink {
     while (this.inFlight.size >= this.options.concurrency) {
       await Promise.race(this.inFlight);
       if (this.failure) throw this.failure;
+    }
+    try {
+      await this.beforeWrite();
+    } catch (error) {
+      this.failure ??= error;
+      throw error;
     }
     const files = [...new Set(batch.map((record) => `${role}:${record.origin.file}`))];
     for (const key of files) this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
@@ -475,7 +540,7 @@ class DatabaseSink implements RecordSink {
       let safe: (typeof queue)[number] | undefined;
       while (queue.length > 0 && (queue[0]?.afterBatch ?? Number.POSITIVE_INFINITY) <= written) safe = queue.shift();
       if (queue.length === 0) this.checkpoints.delete(key);
-      if (safe && !this.duplicateHolds.has(key) && !this.filesWithIssues.has(key)) this.marks?.addPartial(safe.file, safe.checkpoint);
+      if (safe && !this.uncompared.has(key) && !this.filesWithIssues.has(key)) this.marks?.addPartial(safe.file, safe.checkpoint);
     }
   }
 
@@ -532,12 +597,12 @@ class DatabaseSink implements RecordSink {
     }
     this.duplicateHorizon = this.nextBatchId - 1;
     // Log entries that already exist are compared later, many batches in one read; their files
-    // stay open (not marked done) until then.
-    for (const key of new Set(duplicates.map((record) => `logs:${record.origin.file}`))) {
-      // One hold per file, however many of its batches met existing entries.
-      if (this.duplicateHolds.has(key)) continue;
-      this.duplicateHolds.add(key);
-      this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
+    // stay open (not marked done) until every such entry of theirs was compared.
+    for (const record of duplicates) {
+      const key = `logs:${record.origin.file}`;
+      const waiting = this.uncompared.get(key) ?? 0;
+      if (waiting === 0) this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
+      this.uncompared.set(key, waiting + 1);
     }
     this.duplicates.push(...duplicates);
     if (this.duplicates.length >= DUPLICATES_PER_COMPARISON) await this.compareDuplicates();
@@ -577,8 +642,19 @@ class DatabaseSink implements RecordSink {
       this.mergeBatchTally('logs', scratch);
     });
     this.logger.info({ entries: records.length, ms: Date.now() - started }, 'compared log entries that were already in the database');
-    for (const key of new Set(records.map((record) => `logs:${record.origin.file}`))) {
-      if (!this.duplicateHolds.delete(key)) continue;
+    // A file's hold ends only when the entries gathered after this comparison began are compared too.
+    const compared = new Map<string, number>();
+    for (const record of records) {
+      const key = `logs:${record.origin.file}`;
+      compared.set(key, (compared.get(key) ?? 0) + 1);
+    }
+    for (const [key, count] of compared) {
+      const waiting = (this.uncompared.get(key) ?? count) - count;
+      if (waiting > 0) {
+        this.uncompared.set(key, waiting);
+        continue;
+      }
+      this.uncompared.delete(key);
       const left = (this.outstanding.get(key) ?? 1) - 1;
       this.outstanding.set(key, left);
       if (left === 0) this.finishFile(key);

@@ -78,7 +78,9 @@ export type WarningCode =
   | 'orphan'
   | 'run-id-from-file-name'
   | 'server-feature-missing'
-  | 'duplicate-run-id';
+  | 'duplicate-run-id'
+  | 'unicode-normalization'
+  | 're-homed';
 
 export interface WarningEntry {
   code: WarningCode;

@@ -1,13 +1,15 @@
 import type { Collection, Document } from 'mongodb';
 import type { LogDocument } from '../normalize/documents.js';
 import type { ImportTally } from '../report/import-tally.js';
+import { displayKey, recordKey } from '../normalize/record-key.js';
 import { differingFields } from './compare-documents.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
 import { perDocumentErrors } from './write-errors.js';
 
+/** A log entry's unique key (runId, sequence) for maps; `sequence` as text whatever its BSON number type. */
 export function logKey(doc: Document): string {
-  return `${String(doc.runId)}#${String(doc.sequence)}`;
+  return recordKey(String(doc.runId), String(doc.sequence));
 }
 
 /**
@@ -105,7 +107,7 @@ export async function classifyExistingLogs(
     if (fields.length === 0) {
       tally.count('logs', 'unchanged');
     } else {
-      tally.conflict({ collection: 'logs', key, file: record.origin.file, line: record.origin.line, fields });
+      tally.conflict({ collection: 'logs', key: displayKey(record.doc.runId, String(record.doc.sequence)), file: record.origin.file, line: record.origin.line, fields });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
 import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole } from '../report/types.js';
+import { displayKey, displayName, recordKey } from '../normalize/record-key.js';
 import { differingFields } from './compare-documents.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
@@ -9,8 +10,10 @@ import { perDocumentErrors } from './write-errors.js';
 /** How one versioned collection (runs, artifacts, approvals) is keyed and ordered in time. */
 export interface VersionedCollectionSpec {
   role: CollectionRole;
-  /** The unique key as text, for maps and reports. */
+  /** The unique key as text for maps: unambiguous for any runId and name (see record-key.ts). */
   keyOf(doc: Document): string;
+  /** The unique key as reports show it. */
+  labelOf(doc: Document): string;
   /** A filter that finds (at least) the stored documents for these records' unique keys. */
   findFilter(docs: readonly Document[]): Document;
   /** Date fields that order versions, most significant first (null sorts before any date). */
@@ -30,20 +33,23 @@ function byRunIds(docs: readonly Document[]): Document {
 export const RUNS_SPEC: VersionedCollectionSpec = {
   role: 'runs',
   keyOf: (doc) => String(doc._id),
+  labelOf: (doc) => displayName(String(doc._id)),
   findFilter: (docs) => ({ _id: { $in: docs.map((doc) => doc._id as string) } }),
   versionFields: ['updatedAt'],
 };
 
 export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
   role: 'artifacts',
-  keyOf: (doc) => `${String(doc.runId)}#${String(doc.name)}`,
+  keyOf: (doc) => recordKey(String(doc.runId), String(doc.name)),
+  labelOf: (doc) => displayKey(String(doc.runId), String(doc.name)),
   findFilter: (docs) => byRunIds(docs),
   versionFields: ['capturedAt'],
 };
 
 export const APPROVALS_SPEC: VersionedCollectionSpec = {
   role: 'approvals',
-  keyOf: (doc) => `${String(doc.runId)}#${String(doc.approvalId)}`,
+  keyOf: (doc) => recordKey(String(doc.runId), String(doc.approvalId)),
+  labelOf: (doc) => displayKey(String(doc.runId), String(doc.approvalId)),
   findFilter: (docs) => byRunIds(docs),
   versionFields: ['completedAt', 'requestedAt'],
 };
@@ -132,7 +138,7 @@ export async function upsertVersionedBatch(
   for (const record of pending) {
     tally.conflict({
       collection: spec.role,
-      key: spec.keyOf(record.doc),
+      key: spec.labelOf(record.doc),
       file: record.origin.file,
       line: record.origin.line,
       fields: ['(changed by another writer during the import)'],
@@ -162,7 +168,8 @@ async function writeRound(
     }
     claimed.add(key);
     const decision = decide(record.doc, stored.get(key), spec.versionFields, overwrite);
-    const where = { collection: spec.role, key, file: record.origin.file, line: record.origin.line };
+    const label = spec.labelOf(record.doc);
+    const where = { collection: spec.role, key: label, file: record.origin.file, line: record.origin.line };
     switch (decision.action) {
       case 'insert':
         inserts.push(record);
@@ -174,7 +181,7 @@ async function writeRound(
         tally.count(spec.role, 'unchanged');
         break;
       case 'keptNewer':
-        tally.keepNewer({ collection: spec.role, key, file: record.origin.file });
+        tally.keepNewer({ collection: spec.role, key: label, file: record.origin.file });
         break;
       case 'conflict':
         tally.conflict({ ...where, fields: decision.fields });
@@ -226,7 +233,7 @@ async function insertNew(
         file: record.origin.file,
         line: record.origin.line,
         reason: 'server-refused',
-        message: `the server refused ${spec.keyOf(record.doc)}: ${writeError.errmsg ?? `code ${writeError.code}`}`,
+        message: `the server refused ${spec.labelOf(record.doc)}: ${writeError.errmsg ?? `code ${writeError.code}`}`,
         hint: 'Fix the record so it matches the documented shape, then re-run.',
       });
     }

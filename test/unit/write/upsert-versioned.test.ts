@@ -104,8 +104,12 @@ describe('versionOf and compareVersions', () => {
 describe('collection keys', () => {
   it('key runs by _id, artifacts by (runId, name), approvals by (runId, approvalId)', () => {
     expect(RUNS_SPEC.keyOf({ _id: 'r' })).toBe('r');
-    expect(ARTIFACTS_SPEC.keyOf({ runId: 'r', name: 'n' })).toBe('r#n');
-    expect(APPROVALS_SPEC.keyOf({ runId: 'r', approvalId: 'a' })).toBe('r#a');
+    // Map keys are unambiguous for any runId and name; reports show the readable label.
+    expect(ARTIFACTS_SPEC.keyOf({ runId: 'a', name: 'b#c' })).not.toBe(ARTIFACTS_SPEC.keyOf({ runId: 'a#b', name: 'c' }));
+    expect(APPROVALS_SPEC.keyOf({ runId: 'a', approvalId: 'b#c' })).not.toBe(APPROVALS_SPEC.keyOf({ runId: 'a#b', approvalId: 'c' }));
+    expect(ARTIFACTS_SPEC.labelOf({ runId: 'r', name: 'n' })).toBe('r#n');
+    expect(APPROVALS_SPEC.labelOf({ runId: 'r', approvalId: 'a' })).toBe('r#a');
+    expect(ARTIFACTS_SPEC.labelOf({ runId: 'a#b', name: 'c' })).toBe('"a#b"#"c"');
     // One $in on runId (distinct runs), not one $or clause per key: FerretDB scans per clause.
     expect(ARTIFACTS_SPEC.findFilter([{ runId: 'r', name: 'n' }, { runId: 'r', name: 'm' }, { runId: 's', name: 'n' }])).toEqual({ runId: { $in: ['r', 's'] } });
     expect(APPROVALS_SPEC.findFilter([{ runId: 'r', approvalId: 'a' }])).toEqual({ runId: { $in: ['r'] } });
