@@ -12,6 +12,7 @@ import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree
 import {
   LEDGER,
   countsOf,
+  freezeAt,
   importArgs,
   killLeftovers,
   ledgerFiles,
@@ -85,6 +86,36 @@ describe('the import lease', () => {
     expect(await stateOf(t.db)).toBe(referenceState);
     expect(await leaseDoc(t), 'released at the end').toBeNull();
   }, 60_000);
+
+  test('a holder stopped past its lease lifetime and replaced writes nothing more when resumed: exit 4, LEASE_LOST', async () => {
+    const t = await freshDb('lease_lost');
+    const holder = startCli(importArgs(tree.root, t.uri, t.dbName, ['--lease-ttl-seconds', '5']));
+    const stop = await freezeAt(holder, t.db, 1_000);
+    expect(stop.interrupted, 'the import finished before it could be frozen').toBe(true);
+    // Past its lifetime another importer takes the lease over (as acquireLease does for an expired lease).
+    const stale = await waitForLeaseExpiry(t.db);
+    expect(stale.map((lease) => lease.pid)).toEqual([holder.pid]);
+    const taken = await t.db.collection(LEDGER).updateOne(
+      { _id: 'lease:1/1' as never, expiresAt: { $lt: new Date() } },
+      { $set: { sessionId: 'the-new-holder', host: 'another-host', pid: 1, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) } },
+    );
+    expect(taken.modifiedCount).toBe(1);
+    await sleep(500); // batches the holder sent before it was frozen finish on the server
+    const before = await countsOf(t.db);
+    process.kill(holder.pid, 'SIGCONT');
+    const result = await holder.result;
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toContain('[LEASE_LOST]');
+    expect(result.stderr).toContain('run the same command again');
+    expect(await countsOf(t.db), 'no write after the lease was lost').toEqual(before);
+    expect((await leaseDoc(t))?.sessionId, 'the new holder keeps its lease').toBe('the-new-holder');
+
+    // Once the new holder is gone, the same command finishes the job.
+    await t.db.collection(LEDGER).deleteOne({ _id: 'lease:1/1' as never });
+    const rerun = await runCli(importArgs(tree.root, t.uri, t.dbName));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await stateOf(t.db)).toBe(referenceState);
+  }, 90_000);
 
   test('--lease-ttl-seconds must be one positive number (NaN would write a lease expired from the start)', async () => {
     const t = await freshDb('lease_ttl');
