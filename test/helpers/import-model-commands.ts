@@ -4,7 +4,7 @@
  * import-model.ts. Not a test file itself.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -442,6 +442,37 @@ export class InterruptedImport implements Cmd {
   toString = (): string => `InterruptedImport(${this.signal} after ${this.delayMs} ms)`;
 }
 
+/**
+ * An import while the live provider appends to a log (in three writes, so the import may read a
+ * half-written line). What that import wrote is not checked (it saw some prefix of the appends);
+ * the next import must end where the model of the final tree says.
+ */
+export class ImportDuringAppend implements Cmd {
+  constructor(readonly index: number, readonly lines: number) {}
+  check = (m: Readonly<Model>): boolean => m.runIds.length > 0;
+  async run(m: Model, r: Real): Promise<void> {
+    stats.imports += 1;
+    const target = `logs/runs/${stemFor(runAt(m, this.index) as string, 'same')}.ndjson`;
+    let text = (m.pendingTail.get(target) ?? '') + Array.from({ length: this.lines }, () => `${logEntry(++m.counter)}\n`).join('');
+    m.pendingTail.delete(target);
+    const importing = inProcessImport(r, { useLedger: true });
+    const absolute = path.join(r.root, target);
+    await mkdir(path.dirname(absolute), { recursive: true });
+    for (let part = 0; part < 3; part++) {
+      const piece = part === 2 ? text : text.slice(0, Math.ceil(text.length / 3));
+      text = text.slice(piece.length);
+      m.files.set(target, (m.files.get(target) ?? '') + piece);
+      await appendFile(absolute, piece);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await importing;
+    const expected = applyImport(m.db, m.files);
+    const report = await inProcessImport(r, { useLedger: true });
+    await expectAgreement(m, r, expected, report, `${this.toString()} then an import`, false);
+  }
+  toString = (): string => `ImportDuringAppend(#${this.index}, ${this.lines} lines)`;
+}
+
 /** Two imports of the same tree at once: one may be refused (LEASE_HELD); whatever completes agrees. */
 export class TwoImports implements Cmd {
   check = (): boolean => true;
@@ -507,6 +538,7 @@ export const commandArbs = [
   importArb,
   fc.tuple(fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGKILL', 'SIGTERM'), fc.integer({ min: 0, max: 1200 })).map(([signal, delay]) => new InterruptedImport(signal, delay)),
   fc.constant(new TwoImports()),
+  fc.tuple(small, fc.integer({ min: 1, max: 40 })).map(([index, lines]) => new ImportDuringAppend(index, lines)),
 ];
 
 // ------------------------------------------------------------------------------------------------
