@@ -5,6 +5,7 @@ import { resolveConfig, type BackfillConfig, type CliOptions } from '../config/r
 import { BackfillRuntimeError, UsageError } from '../errors.js';
 import { ENUM_STYLES } from '../normalize/enums.js';
 import { DEFAULT_SOURCE_GLOBS } from '../scan/find-source-files.js';
+import { LOG_FORMATS } from './logger.js';
 
 /** Options that say where the source is and how it is read (import, plan, verify). */
 export function withSourceOptions<T>(yargs: Argv<T>) {
@@ -22,7 +23,8 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
     .option('batch-bytes', { type: 'number', describe: `Approximate bytes per write batch [default: ${DEFAULTS.batchBytes}]` })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout instead of the readable summary' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only warnings and errors in the stderr log' })
-    .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` });
+    .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` })
+    .option('log-format', { type: 'string', choices: [...LOG_FORMATS], describe: 'stderr log format: text (one readable line per record) or json (pino lines); auto is text on a terminal, json otherwise [default: auto]' });
 }
 
 /** Options that say which database (import, verify, status). */
