@@ -11,7 +11,7 @@ import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { createRunOutput } from '../run-output.js';
-import { loadConfig, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
+import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
 import { parsePartition } from '../../ledger/partition.js';
@@ -50,6 +50,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   await assertSourceDirectory(source);
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'import progress' } });
   const { logger, progress } = output;
+  logConfigSources(logger, config);
   const rejectsPath = args.rejects ? path.resolve(io.cwd, args.rejects) : undefined;
   if (rejectsPath && isInside(rejectsPath, source)) {
     throw new UsageError(`--rejects ${rejectsPath} is inside --source; the source tree is never written to`);

@@ -2,7 +2,7 @@ import { runPlan } from '../../pipeline/run-plan.js';
 import { renderImportText } from '../../report/render-import-text.js';
 import type { CliIo } from '../cli-io.js';
 import { createRunOutput } from '../run-output.js';
-import { loadConfig, requireSource, type CommonArgs } from '../shared-options.js';
+import { loadConfig, logConfigSources, requireSource, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
 
 export interface PlanArgs extends CommonArgs {
@@ -18,6 +18,7 @@ export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   const source = requireSource(config);
   await assertSourceDirectory(source);
   const { logger } = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: [] });
+  logConfigSources(logger, config);
   logger.info({ source }, 'plan starting (dry run; no database is touched)');
   const report = await runPlan({ ...config, source });
   io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));

@@ -13,7 +13,7 @@ import type { VerifyReport } from '../../report/verify-report.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { createRunOutput } from '../run-output.js';
-import { loadConfig, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
+import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
 
 export interface VerifyArgs extends CommonArgs {
@@ -64,6 +64,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
 
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
   const { logger, progress } = output;
+  logConfigSources(logger, config);
   const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
   try {
     logger.info({ source, database, server: connection.serverLabel }, 'verify starting (read-only)');
