@@ -83,6 +83,8 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
           progress?.records(role, batch.length);
         },
         fileHandedOver: async (file, position) => {
+          // Checked here too: a phase's files are compared after its last batch, one query per run.
+          if (deps.signal?.aborted) throw new StopReading();
           await sink.fileHandedOver(file, position);
           progress?.fileDone(file.role, file.size);
         },

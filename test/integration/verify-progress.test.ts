@@ -82,3 +82,27 @@ describe('verify progress', () => {
     expect(report.scope).toMatchObject({ kind: 'runs' });
   });
 });
+
+describe('verify stops promptly', () => {
+  it('a stop request during the comparison of a phase ends it at the next file, not at the next batch', async () => {
+    const t = await importedSample();
+    const controller = new AbortController();
+    let approvalsDone = 0;
+    const progress: ImportProgress = {
+      start: () => undefined,
+      records: () => undefined,
+      fileDone: (role) => {
+        if (role !== 'approvals') return;
+        approvalsDone += 1;
+        controller.abort(); // as SIGINT would, right after the first approvals file was compared
+      },
+      stop: () => undefined,
+    };
+    const report = await runVerify(options(), { db: t.db, serverLabel: 'test', progress, signal: controller.signal });
+    expect(report.complete).toBe(false);
+    expect(report.exitCode).toBe(4);
+    // All approvals arrive in one batch, so without the check between files every file would be compared.
+    expect(report.files.approvals).toBeGreaterThan(2);
+    expect(approvalsDone).toBe(1);
+  });
+});
