@@ -1,10 +1,46 @@
 import pino, { type Logger } from 'pino';
+import { formatLogRecord } from './log-text.js';
+import type { StderrLines } from './stderr-lines.js';
+
+/** `--log-format`: `auto` is `text` when stderr is a terminal, `json` otherwise. */
+export const LOG_FORMATS = ['auto', 'text', 'json'] as const;
+
+/** The format log records are written in. */
+export type LogFormat = 'text' | 'json';
 
 /**
- * Logs are pino JSON on stderr (fd 2), written synchronously so nothing is lost at exit. With
- * progress bars on a TTY, lines go through the bars' own log so they do not tear the display.
+ * `--log-format` resolved against the terminal: JSON lines (pino) unless a person is watching,
+ * or asked for explicitly; readable one-line text on a terminal.
  */
-export function createLogger(level: string, secrets: readonly string[], destination?: { write(line: string): void }): Logger {
+export function resolveLogFormat(flag: string | undefined, stderrIsTTY: boolean): LogFormat {
+  if (flag === 'text' || flag === 'json') return flag;
+  return stderrIsTTY ? 'text' : 'json';
+}
+
+/** Where and how records are written. */
+export interface LogOutput {
+  format: LogFormat;
+  /** Every record becomes one line here (above the progress bars while they are shown). */
+  lines: StderrLines;
+  /** Color the level label of text records. */
+  color: boolean;
+}
+
+/**
+ * Logs on stderr: pino JSON lines, or with `format: 'text'` one readable line per record
+ * (`formatLogRecord`: no JSON, control characters from the input escaped). Either way each
+ * record is written synchronously as one whole line through `output.lines`, so nothing is lost at
+ * exit and, with progress bars on a terminal, lines land above the bars without tearing them.
+ * Without `output`: JSON on fd 2, written synchronously.
+ */
+export function createLogger(level: string, secrets: readonly string[], output?: LogOutput): Logger {
+  const destination = output
+    ? {
+        write: output.format === 'text'
+          ? (line: string) => output.lines.line(formatLogRecord(line, { color: output.color }))
+          : (line: string) => output.lines.line(line),
+      }
+    : pino.destination({ fd: 2, sync: true });
   return pino(
     {
       level,
@@ -20,7 +56,7 @@ export function createLogger(level: string, secrets: readonly string[], destinat
         },
       },
     },
-    destination ?? pino.destination({ fd: 2, sync: true }),
+    destination,
   );
 }
 

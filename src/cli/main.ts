@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import { runCli } from './run-cli.js';
+import { StderrLines } from './stderr-lines.js';
 
 // SIGINT/SIGTERM abort the run: reading stops, in-flight batches finish, the report is printed
 // and the process exits 4 ("run the same command again"). A second signal exits at once.
+// The notice goes through the same line writer as the logs, so with progress bars on screen it
+// lands on a line of its own above them instead of being glued to a bar.
+const lines = new StderrLines(process.stderr);
 const controller = new AbortController();
 let signals = 0;
 for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     signals += 1;
     if (signals > 1) process.exit(130);
-    process.stderr.write(`taskrunner-backfill: ${name} received; finishing the batches in flight, then stopping\n`);
+    lines.line(`taskrunner-backfill: ${name} received; finishing the batches in flight, then stopping`);
     controller.abort();
   });
 }
@@ -20,5 +24,6 @@ const exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
+  lines,
 });
 process.exitCode = exitCode;

@@ -1,16 +1,19 @@
-import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import type { Argv } from 'yargs';
+import { dotnetEnvironment, readConfigFiles } from '../config/config-files.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { resolveConfig, type BackfillConfig, type CliOptions } from '../config/resolve-config.js';
-import { BackfillRuntimeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { ENUM_STYLES } from '../normalize/enums.js';
 import { DEFAULT_SOURCE_GLOBS } from '../scan/find-source-files.js';
+import { LOG_FORMATS } from './logger.js';
 
 /** Options that say where the source is and how it is read (import, plan, verify). */
 export function withSourceOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('source', { type: 'string', describe: 'Root of the filesystem-provider tree (read-only; never written)' })
-    .option('config', { type: 'string', array: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo (and TaskRunnerBackfill) from; repeat to layer files, later wins' })
+    .option('config', { type: 'string', array: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo or the worker\'s Worker:Storage:Mongo (and TaskRunnerBackfill) from; repeat to layer files, later wins' })
+    .option('environment', { type: 'string', describe: 'Layer appsettings.{NAME}.json after each --config appsettings.json, as the .NET host does [default: DOTNET_ENVIRONMENT, else ASPNETCORE_ENVIRONMENT, else none]' })
     .option('runs-glob', { type: 'string', describe: `Glob for run state files, relative to --source [default: ${DEFAULT_SOURCE_GLOBS.runs}]` })
     .option('logs-glob', { type: 'string', describe: `Glob for log files [default: ${DEFAULT_SOURCE_GLOBS.logs}]` })
     .option('approvals-glob', { type: 'string', describe: `Glob for approvals files [default: ${DEFAULT_SOURCE_GLOBS.approvals}]` })
@@ -22,13 +25,14 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
     .option('batch-bytes', { type: 'number', describe: `Approximate bytes per write batch [default: ${DEFAULTS.batchBytes}]` })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout instead of the readable summary' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only warnings and errors in the stderr log' })
-    .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` });
+    .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` })
+    .option('log-format', { type: 'string', choices: [...LOG_FORMATS], describe: 'stderr log format: text (one readable line per record) or json (pino lines); auto is text on a terminal, json otherwise [default: auto]' });
 }
 
 /** Options that say which database (import, verify, status). */
 export function withDatabaseOptions<T>(yargs: Argv<T>) {
   return yargs
-    .option('uri', { type: 'string', describe: 'MongoDB connection string [default: from --config or TaskRunner__Storage__Mongo__ConnectionString]' })
+    .option('uri', { type: 'string', describe: 'MongoDB connection string [default: from --config or TaskRunner__Storage__Mongo__ConnectionString / Worker__Storage__Mongo__ConnectionString]' })
     .option('db', { type: 'string', describe: 'Database name [default: TaskRunner:Storage:Mongo:Database, else the one in the connection string]' })
     .option('tls-ca-file', { type: 'string', describe: 'CA bundle for TLS (same as tlsCAFile= in the URI)' })
     .option('tls-certificate-key-file', { type: 'string', describe: 'Client certificate and key (PEM) for TLS (same as tlsCertificateKeyFile= in the URI)' })
@@ -38,18 +42,17 @@ export function withDatabaseOptions<T>(yargs: Argv<T>) {
 /** Parsed flags every command shares: the config options plus the --config files. */
 export interface CommonArgs extends CliOptions {
   config?: string[];
+  environment?: string;
 }
 
-/** Reads the --config files (the only config I/O) and resolves the one frozen config. */
+/**
+ * Reads the --config files (the only config I/O), each followed by its appsettings.{Environment}.json
+ * when an environment is named, and resolves the one frozen config. A missing or unreadable file
+ * and a file that is not valid JSON are usage errors (exit 2).
+ */
 export async function loadConfig(args: CommonArgs, env: NodeJS.ProcessEnv, cwd: string): Promise<Readonly<BackfillConfig>> {
-  const files = [];
-  for (const path of args.config ?? []) {
-    try {
-      files.push({ path, text: await readFile(path, 'utf8') });
-    } catch (error) {
-      throw new BackfillRuntimeError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-    }
-  }
+  const environment = dotnetEnvironment(args.environment, env);
+  const { files, notes } = await readConfigFiles((args.config ?? []).map(String), environment, cwd);
   // Only the config options, never yargs' own fields (`_`, `$0`, aliases), reach the resolver.
   const cli: CliOptions = {
     source: args.source,
@@ -69,7 +72,32 @@ export async function loadConfig(args: CommonArgs, env: NodeJS.ProcessEnv, cwd: 
     logsRetentionDays: args.logsRetentionDays,
     ledgerCollection: args.ledgerCollection,
   };
-  return resolveConfig(cli, env, files, cwd);
+  const config = resolveConfig(cli, env, files, cwd);
+  const origin = { ...config.origin, files: config.origin?.files ?? [], notes, ...(environment ? { environment: `${environment.name} (${environment.from})` } : {}) };
+  return Object.freeze({ ...config, origin: Object.freeze(origin) });
+}
+
+/**
+ * One log line saying which configuration files were read (in order), the .NET environment
+ * layered, and where the connection string and database name came from; then a warning for each
+ * file that was not read but may have been meant.
+ */
+export function logConfigSources(logger: Logger, config: BackfillConfig): void {
+  const origin = config.origin;
+  if (!origin) return;
+  // Said only when something beyond the command line was used: files, an environment, variables.
+  if (origin.files.length > 0 || origin.environment || (origin.uri !== undefined && origin.uri !== '--uri')) {
+    logger.info(
+      {
+        ...(origin.files.length > 0 ? { configFiles: origin.files } : {}),
+        ...(origin.environment ? { environment: origin.environment } : {}),
+        ...(origin.uri ? { connectionStringFrom: origin.uri } : {}),
+        ...(origin.database ? { databaseFrom: origin.database } : {}),
+      },
+      origin.files.length > 0 ? `configuration read from ${origin.files.join(', ')}` : 'no configuration file read',
+    );
+  }
+  for (const note of origin.notes ?? []) logger.warn(note);
 }
 
 export function requireSource(config: BackfillConfig): string {
@@ -79,7 +107,7 @@ export function requireSource(config: BackfillConfig): string {
 
 export function requireDatabase(config: BackfillConfig): { uri: string; database: string } {
   if (!config.uri) {
-    throw new UsageError('no connection string: pass --uri, --config appsettings.json, or set TaskRunner__Storage__Mongo__ConnectionString');
+    throw new UsageError('no connection string: pass --uri, --config appsettings.json (TaskRunner:Storage:Mongo or the worker\'s Worker:Storage:Mongo), or set TaskRunner__Storage__Mongo__ConnectionString');
   }
   if (!config.database) {
     throw new UsageError('no database name: pass --db, set TaskRunner:Storage:Mongo:Database, or name it in the connection string');

@@ -1,11 +1,14 @@
 import path from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { UsageError } from '../errors.js';
 import { ENUM_STYLES, type EnumStyle } from '../normalize/enums.js';
+import { printable } from '../report/printable.js';
 import { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from '../scan/find-source-files.js';
 import { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './collection-names.js';
 import { DEFAULTS } from './defaults.js';
-import { databaseInConnectionString } from './redact.js';
+import { parseConfigFile, type ConfigFileText, type FlatConfig } from './parse-config-file.js';
+import { databaseInConnectionString, redactConnectionString } from './redact.js';
+
+export type { ConfigFileText } from './parse-config-file.js';
 
 /** Options as they come from the command line; anything absent falls through to env, file, default. */
 export interface CliOptions {
@@ -27,12 +30,6 @@ export interface CliOptions {
   ledgerCollection?: string;
 }
 
-/** A configuration file's path and text, read by the caller (the CLI edge). */
-export interface ConfigFileText {
-  path: string;
-  text: string;
-}
-
 /** The one configuration of a run, resolved once and frozen. */
 export interface BackfillConfig {
   source?: string;
@@ -48,19 +45,45 @@ export interface BackfillConfig {
   maxLineBytes: number;
   overwrite: boolean;
   logsRetentionDays?: number;
+  /** Where the settings came from (the CLI logs it). */
+  origin?: ConfigOrigin;
 }
 
-type Layer = Partial<Record<string, unknown>>;
+/** Where the settings came from, for the log line that says so. */
+export interface ConfigOrigin {
+  /** The configuration files read, in layering order. */
+  files: readonly string[];
+  /** Where the connection string came from: `--uri`, an environment variable, or a file's key. */
+  uri?: string;
+  /** Where the database name came from (`the connection string` when from its path). */
+  database?: string;
+  /** The .NET environment whose appsettings.{Name}.json files were layered, and where its name came from. */
+  environment?: string;
+  /** Files not read that the operator may have meant (set by the CLI's loadConfig). */
+  notes?: readonly string[];
+}
+
+/** One layer's settings by option name, with where each came from and the keys that disagree. */
+interface Layer {
+  values: Map<string, { value: unknown; from: string }>;
+  /** Option name -> why it cannot be decided in this layer (the sections disagree). */
+  conflicts: Map<string, string>;
+}
 
 /**
- * Precedence: flags > environment > config files (later files win, as .NET layers
+ * Precedence: flags > environment > config files (later files win key by key, as .NET layers
  * appsettings.json then appsettings.{Environment}.json) > defaults.
  *
- * From the service's own appsettings (`TaskRunner:Storage:Mongo`): ConnectionString, Database,
- * RunsCollection, LogsCollection, ArtifactsCollection, ApprovalsCollection; keys are matched
- * case-insensitively, `//` comments and trailing commas are allowed (as .NET allows them).
+ * From the service's own appsettings: the web service's `TaskRunner:Storage:Mongo` section, and the
+ * worker's mirrored one (`Worker:Storage:Mongo`, also accepted as `Worker:TaskRunner:Storage:Mongo`
+ * and `TaskRunner:Worker:Storage:Mongo`): ConnectionString, Database, RunsCollection,
+ * LogsCollection, ArtifactsCollection, ApprovalsCollection. Both services must use the same
+ * database, so when a layer holds several of these sections each key must agree in all of them;
+ * a disagreement is a usage error naming both (unless a higher layer sets that key). Keys are
+ * matched case-insensitively, `//` comments and trailing commas are allowed (as .NET allows them).
  * The importer's own settings live beside them under `TaskRunnerBackfill` (see the README).
- * Environment: the .NET override form `TaskRunner__Storage__Mongo__ConnectionString` etc.
+ * Environment: the .NET override form `TaskRunner__Storage__Mongo__ConnectionString`,
+ * `Worker__Storage__Mongo__ConnectionString` etc.
  */
 export function resolveConfig(
   cli: CliOptions,
@@ -68,18 +91,29 @@ export function resolveConfig(
   files: readonly ConfigFileText[],
   cwd: string,
 ): Readonly<BackfillConfig> {
-  const fromFiles: Layer = {};
-  for (const file of files) Object.assign(fromFiles, dropUndefined(settingsFromFile(file)));
+  const fromFiles = settingsFromFiles(files, cwd);
   const fromEnv = settingsFromEnv(env);
-  const pick = <T>(key: keyof CliOptions | string): T | undefined =>
-    ((cli as Layer)[key] ?? fromEnv[key] ?? fromFiles[key]) as T | undefined;
+  const sourceOf = (key: string): { value: unknown; from: string } | undefined => {
+    const flag = (cli as Record<string, unknown>)[key];
+    if (flag !== undefined) return { value: flag, from: `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
+    for (const layer of [fromEnv, fromFiles]) {
+      const conflict = layer.conflicts.get(key);
+      if (conflict) throw new UsageError(conflict);
+      const setting = layer.values.get(key);
+      if (setting !== undefined) return setting;
+    }
+    return undefined;
+  };
+  const pick = <T>(key: keyof CliOptions | string): T | undefined => sourceOf(key)?.value as T | undefined;
 
   const enumStyle = (pick<string>('enumStyle') ?? DEFAULTS.enumStyle).toLowerCase();
   if (!ENUM_STYLES.includes(enumStyle as EnumStyle)) {
     throw new UsageError(`--enum-style must be one of ${ENUM_STYLES.join(', ')} (got "${enumStyle}")`);
   }
-  const uri = pick<string>('uri');
-  const database = pick<string>('db') ?? (uri ? databaseInConnectionString(uri) : undefined);
+  const uriSetting = sourceOf('uri');
+  const uri = uriSetting?.value as string | undefined;
+  const dbSetting = sourceOf('db');
+  const database = (dbSetting?.value as string | undefined) ?? (uri ? databaseInConnectionString(uri) : undefined);
   const source = pick<string>('source');
   const config: BackfillConfig = {
     ...(source === undefined ? {} : { source: path.resolve(cwd, source) }),
@@ -105,6 +139,11 @@ export function resolveConfig(
     maxFileBytes: positiveInteger(pick('maxFileBytes') ?? DEFAULTS.maxFileBytes, 'max-file-bytes'),
     maxLineBytes: positiveInteger(pick('maxLineBytes') ?? DEFAULTS.maxLineBytes, 'max-line-bytes'),
     overwrite: Boolean(pick('overwrite') ?? false),
+    origin: Object.freeze({
+      files: files.map((file) => file.path),
+      ...(uriSetting ? { uri: uriSetting.from } : {}),
+      ...(dbSetting ? { database: dbSetting.from } : database !== undefined ? { database: 'the connection string' } : {}),
+    }),
   };
   const retention = pick<number>('logsRetentionDays');
   if (retention !== undefined) {
@@ -126,20 +165,13 @@ function positiveInteger(value: unknown, flag: string): number {
   return number;
 }
 
-function dropUndefined(layer: Layer): Layer {
-  return Object.fromEntries(Object.entries(layer).filter(([, value]) => value !== undefined));
-}
-
-/** Looks a path up in parsed JSON, case-insensitively at each level (as .NET configuration does). */
-function lookup(root: unknown, keys: readonly string[]): unknown {
-  let node = root;
-  for (const key of keys) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    const entry = Object.entries(node).find(([name]) => name.toLowerCase() === key.toLowerCase());
-    node = entry?.[1];
-  }
-  return node;
-}
+/** The web service's section and the worker's mirrored ones, each a path to a `Mongo` object. */
+const MONGO_SECTIONS: ReadonlyArray<{ path: string; service: string }> = [
+  { path: 'TaskRunner:Storage:Mongo', service: 'web service' },
+  { path: 'Worker:Storage:Mongo', service: 'worker' },
+  { path: 'Worker:TaskRunner:Storage:Mongo', service: 'worker' },
+  { path: 'TaskRunner:Worker:Storage:Mongo', service: 'worker' },
+];
 
 const MONGO_KEYS: ReadonlyArray<[string, string]> = [
   ['ConnectionString', 'uri'],
@@ -149,6 +181,12 @@ const MONGO_KEYS: ReadonlyArray<[string, string]> = [
   ['ArtifactsCollection', 'artifactsCollection'],
   ['ApprovalsCollection', 'approvalsCollection'],
 ];
+
+/** How to settle a disagreement from above the configuration files. */
+const OVERRIDE_HINT: Readonly<Record<string, string>> = {
+  uri: 'or choose with --uri',
+  db: 'or choose with --db',
+};
 
 const TOOL_KEYS: ReadonlyArray<[string, string]> = [
   ['Source', 'source'],
@@ -166,36 +204,65 @@ const TOOL_KEYS: ReadonlyArray<[string, string]> = [
   ['LogsRetentionDays', 'logsRetentionDays'],
 ];
 
-function settingsFromFile(file: ConfigFileText): Layer {
-  const errors: ParseError[] = [];
-  const json: unknown = parseJsonc(file.text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length > 0 || typeof json !== 'object' || json === null) {
-    const first = errors[0];
-    const where = first ? ` at offset ${first.offset}: ${printParseErrorCode(first.error)}` : ': not a JSON object';
-    throw new UsageError(`config file ${file.path} is not valid JSON${where}`);
-  }
-  const layer: Layer = {};
-  for (const [key, option] of MONGO_KEYS) layer[option] = stringSetting(lookup(json, ['TaskRunner', 'Storage', 'Mongo', key]), file.path, key);
+/** The files layered key by key (later wins, as in .NET), then read like one configuration. */
+function settingsFromFiles(files: readonly ConfigFileText[], cwd: string): Layer {
+  const merged: FlatConfig = new Map();
+  for (const file of files) for (const [key, entry] of parseConfigFile(file)) merged.set(key, entry);
+  const layer = mongoSettings((key) => {
+    const entry = merged.get(key.toLowerCase());
+    return entry ? { value: entry.value, from: `${entry.key} in ${entry.file}` } : undefined;
+  }, 'file');
   for (const [key, option] of TOOL_KEYS) {
-    const value = lookup(json, ['TaskRunnerBackfill', key]);
-    layer[option] = key === 'Source' && typeof value === 'string' ? path.resolve(path.dirname(file.path), value) : value ?? undefined;
+    const entry = merged.get(`taskrunnerbackfill:${key.toLowerCase()}`);
+    if (!entry) continue;
+    // Source is relative to the file that names it.
+    const value = key === 'Source' && typeof entry.value === 'string' ? path.resolve(cwd, path.dirname(entry.file), entry.value) : entry.value;
+    layer.values.set(option, { value, from: `${entry.key} in ${entry.file}` });
   }
   return layer;
 }
 
-function stringSetting(value: unknown, file: string, key: string): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new UsageError(`${file}: TaskRunner:Storage:Mongo:${key} must be a string`);
-  return value;
+/** `TaskRunner__Storage__Mongo__ConnectionString`, `Worker__Storage__Mongo__...` (any case), as .NET's environment provider reads them. */
+function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): Layer {
+  const byPath = new Map<string, { name: string; value: string }>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') byPath.set(name.replace(/__/g, ':').toLowerCase(), { name, value });
+  }
+  return mongoSettings((key) => {
+    const variable = byPath.get(key.toLowerCase());
+    return variable ? { value: variable.value, from: `the environment variable ${variable.name}` } : undefined;
+  }, 'environment');
 }
 
-/** `TaskRunner__Storage__Mongo__ConnectionString` (any case), as .NET's environment provider reads it. */
-function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): Layer {
-  const byLowerName = new Map(Object.entries(env).map(([name, value]) => [name.toLowerCase(), value]));
-  const layer: Layer = {};
+/**
+ * The Mongo settings of one layer from every section that has them. Each key takes the value its
+ * sections agree on; sections that disagree make the key a conflict (the web service and the
+ * worker must use the same database, and the tool cannot know which one is right).
+ */
+function mongoSettings(lookup: (key: string) => { value: unknown; from: string } | undefined, layerName: 'file' | 'environment'): Layer {
+  const layer: Layer = { values: new Map(), conflicts: new Map() };
   for (const [key, option] of MONGO_KEYS) {
-    const value = byLowerName.get(`taskrunner__storage__mongo__${key.toLowerCase()}`);
-    if (value !== undefined && value !== '') layer[option] = value;
+    const found = MONGO_SECTIONS.flatMap((section) => {
+      const setting = lookup(`${section.path}:${key}`);
+      return setting ? [{ ...setting, service: section.service }] : [];
+    });
+    const first = found[0];
+    if (!first) continue;
+    for (const setting of found) {
+      if (typeof setting.value !== 'string') throw new UsageError(`${printable(setting.from)}: must be a string (got ${printable(JSON.stringify(setting.value))})`);
+    }
+    const other = found.find((setting) => setting.value !== first.value);
+    if (!other) {
+      layer.values.set(option, { value: first.value, from: first.from });
+      continue;
+    }
+    const shown = (value: unknown): string => printable(JSON.stringify(option === 'uri' ? redactConnectionString(String(value)) : value));
+    const fix = layerName === 'file' ? 'Make the files agree' : 'Make the variables agree';
+    layer.conflicts.set(
+      option,
+      `the ${first.service}'s and the ${other.service}'s ${key} differ: ${printable(first.from)} is ${shown(first.value)}, ` +
+        `${printable(other.from)} is ${shown(other.value)}. Both services must use the same database. ${fix}, ${OVERRIDE_HINT[option] ?? `or set TaskRunner__Storage__Mongo__${key}`}`,
+    );
   }
   return layer;
 }

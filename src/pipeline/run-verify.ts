@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { CollectionNames } from '../config/collection-names.js';
 import { ImportTally } from '../report/import-tally.js';
+import { workTotals, type ImportProgress } from '../report/progress.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../report/types.js';
 import { emptyVerifyCounts, type VerifyCounts, type VerifyReport, type VerifyScope } from '../report/verify-report.js';
 import { findSourceFiles } from '../scan/find-source-files.js';
@@ -41,6 +42,8 @@ export interface VerifyDependencies {
   random?: () => number;
   /** Aborting stops reading; the report says `complete: false` and the exit code is 4. */
   signal?: AbortSignal;
+  /** Progress while the source is read and compared (bars on a TTY, periodic log lines); none by default. */
+  progress?: ImportProgress;
 }
 
 /**
@@ -64,6 +67,9 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
   const tally = new VerifyTally(options.detailLimit ?? DEFAULT_VERIFY_DETAIL_LIMIT);
   const sink = new VerifySink(deps.db, options.collections, tally, selection, options.batchSize);
   const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection));
+  // Sized like import's: every file counts, those outside --run/--sample as soon as they are skipped.
+  const progress = deps.progress;
+  progress?.start(workTotals(inventory));
   let complete = true;
   try {
     await readSourceRecords(
@@ -74,14 +80,29 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
         accept: async (role, batch) => {
           if (deps.signal?.aborted) throw new StopReading();
           await sink.accept(role, batch);
+          progress?.records(role, batch.length);
         },
-        fileHandedOver: (file, position) => sink.fileHandedOver(file, position),
+        fileHandedOver: async (file, position) => {
+          // Checked here too: a phase's files are compared after its last batch, one query per run.
+          if (deps.signal?.aborted) throw new StopReading();
+          await sink.fileHandedOver(file, position);
+          progress?.fileDone(file.role, file.size);
+        },
       },
-      { skipFile: (file) => selection.skipFile(file) },
+      {
+        skipFile: (file) => {
+          const skip = selection.skipFile(file);
+          if (skip) progress?.fileDone(file.role, file.size);
+          return skip;
+        },
+      },
     );
   } catch (error) {
     if (!(error instanceof StopReading)) throw error;
     complete = false;
+  } finally {
+    // The extras search that follows has no per-file progress: its log line says what it does.
+    progress?.stop();
   }
   // In scope: every run (undefined), the runs named with --run, or the sampled runs the source holds.
   const selectedIds =

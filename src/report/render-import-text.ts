@@ -1,15 +1,17 @@
 import Table from 'cli-table3';
 import type { ImportReport } from './import-report.js';
+import { printable } from './printable.js';
+import { TextLines } from './text-lines.js';
 import { COLLECTION_ROLES, OUTCOMES } from './types.js';
 
 const SHOWN_DETAILS = 20;
 
-/** The human summary of an import or plan, for stdout. */
+/** The human summary of an import or plan, for stdout; text from the input is escaped (`TextLines`). */
 export function renderImportText(report: ImportReport): string {
-  const lines: string[] = [];
+  const lines = new TextLines();
   const verb = report.command === 'plan' ? 'Plan (dry run, nothing written)' : 'Import';
-  lines.push(`${verb} of ${report.source}${report.database ? ` into ${report.database.name} on ${report.database.server}` : ''}`);
-  lines.push(
+  lines.line(`${verb} of ${report.source}${report.database ? ` into ${report.database.name} on ${report.database.server}` : ''}`);
+  lines.line(
     `Files: ${report.files.runs} run state, ${report.files.logs} log, ${report.files.approvals} approvals, ` +
       `${report.files.artifacts} artifact manifests; ${report.files.ignored} ignored` +
       (report.files.skippedUnchanged > 0 ? `; ${report.files.skippedUnchanged} skipped (unchanged since the last import)` : ''),
@@ -20,34 +22,34 @@ export function renderImportText(report: ImportReport): string {
   });
   for (const role of COLLECTION_ROLES) {
     const counts = report.collections[role];
-    table.push([counts.name, ...OUTCOMES.map((outcome) => String(counts[outcome]))]);
+    table.push([printable(counts.name), ...OUTCOMES.map((outcome) => String(counts[outcome]))]);
   }
   table.push(['total', ...OUTCOMES.map((outcome) => String(report.totals[outcome]))]);
-  lines.push(table.toString());
+  lines.block(table.toString());
   if (report.rejections.length > 0) {
-    lines.push(`Rejected records (${report.totals.rejected}):`);
+    lines.line(`Rejected records (${report.totals.rejected}):`);
     for (const rejection of report.rejections.slice(0, SHOWN_DETAILS)) {
       const where = rejection.line === undefined ? rejection.file : `${rejection.file}:${rejection.line}`;
-      lines.push(`  ${where}: [${rejection.reason}] ${rejection.message}. ${rejection.hint}`);
+      lines.line(`  ${where}: [${rejection.reason}] ${rejection.message}. ${rejection.hint}`);
     }
-    if (report.totals.rejected > SHOWN_DETAILS) lines.push(`  ... ${report.totals.rejected - SHOWN_DETAILS} more (use --json or --rejects FILE for all)`);
+    if (report.totals.rejected > SHOWN_DETAILS) lines.line(`  ... ${report.totals.rejected - SHOWN_DETAILS} more (use --json or --rejects FILE for all)`);
   }
   if (report.conflicts.length > 0) {
-    lines.push(`Conflicts, left untouched in the database (${report.totals.conflict}):`);
+    lines.line(`Conflicts, left untouched in the database (${report.totals.conflict}):`);
     for (const conflict of report.conflicts.slice(0, SHOWN_DETAILS)) {
-      lines.push(`  ${conflict.collection} ${conflict.key} (${conflict.file}${conflict.line === undefined ? '' : `:${conflict.line}`}): differs in ${conflict.fields.join(', ')}`);
+      lines.line(`  ${conflict.collection} ${conflict.key} (${conflict.file}${conflict.line === undefined ? '' : `:${conflict.line}`}): differs in ${conflict.fields.join(', ')}`);
     }
   }
   if (report.keptNewer.length > 0) {
-    lines.push(`Kept newer database copies (${report.totals.keptNewer}): ${report.keptNewer.slice(0, SHOWN_DETAILS).map((k) => `${k.collection} ${k.key}`).join(', ')}`);
+    lines.line(`Kept newer database copies (${report.totals.keptNewer}): ${report.keptNewer.slice(0, SHOWN_DETAILS).map((k) => `${k.collection} ${k.key}`).join(', ')}`);
   }
-  if (report.orphanRunIds.length > 0) lines.push(`Orphans (files with no state file): ${report.orphanRunIds.join(', ')}`);
+  if (report.orphanRunIds.length > 0) lines.line(`Orphans (files with no state file): ${report.orphanRunIds.join(', ')}`);
   if (report.warnings.length > 0) {
-    lines.push('Warnings:');
-    for (const warning of report.warnings) lines.push(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
+    lines.line('Warnings:');
+    for (const warning of report.warnings) lines.line(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
   }
-  lines.push(outcomeLine(report));
-  return `${lines.join('\n')}\n`;
+  lines.line(outcomeLine(report));
+  return lines.toString();
 }
 
 function outcomeLine(report: ImportReport): string {

@@ -1,3 +1,4 @@
+import { printable } from './printable.js';
 import {
   collectionTableRows,
   countCells,
@@ -148,5 +149,6 @@ function anchor(runId: string): string {
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
+  // Control and bidi characters become visible escapes first (a right-to-left override would reorder the page).
+  return printable(text).replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
 }

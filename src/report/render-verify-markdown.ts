@@ -1,3 +1,4 @@
+import { printable } from './printable.js';
 import {
   collectionTableRows,
   countCells,
@@ -87,9 +88,9 @@ function table(head: string[], rows: string[][], numeric = false): string {
 
 /** Escapes text for Markdown (in and out of tables): punctuation that means something, and line breaks. */
 export function md(text: string): string {
-  return text
+  // Line breaks become spaces first; any other control or bidi character becomes a visible escape.
+  return printable(text.replace(/\r?\n|\r/g, ' '))
     .replace(/[\\`*[\]<>|#&~]/g, (char) => `\\${char}`)
     // An underscore inside a word (pack_run_logs) never starts emphasis: left as it is, for readability.
-    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
-    .replace(/\r?\n|\r/g, ' ');
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_');
 }

@@ -6,13 +6,12 @@ import { secretsOf } from '../../config/redact.js';
 import { BackfillRuntimeError, UsageError } from '../../errors.js';
 import { runImport } from '../../pipeline/run-import.js';
 import { renderImportText } from '../../report/render-import-text.js';
-import { combineProgress, createProgressBars, createProgressLog } from '../../report/progress.js';
 import type { Rejection } from '../../report/types.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { EXIT_CODES } from '../exit-codes.js';
-import { createLogger } from '../logger.js';
-import { loadConfig, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
+import { createRunOutput } from '../run-output.js';
+import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
 import { parsePartition } from '../../ledger/partition.js';
@@ -21,6 +20,7 @@ export interface ImportArgs extends CommonArgs {
   json: boolean;
   quiet: boolean;
   logLevel?: string;
+  logFormat?: string;
   rejects?: string;
   strict?: boolean;
   tlsCaFile?: string;
@@ -48,10 +48,9 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const source = requireSource(config);
   const { uri, database } = requireDatabase(config);
   await assertSourceDirectory(source);
-  // Bars only for a person at a terminal; scripts and CI get the periodic log lines alone.
-  const bars = !args.quiet && (io.stderr as NodeJS.WriteStream).isTTY === true ? createProgressBars(io.stderr) : undefined;
-  const logger = createLogger(args.quiet ? 'warn' : (args.logLevel ?? DEFAULTS.logLevel), secretsOf(uri), bars ? { write: (line) => bars.log(line) } : undefined);
-  const progress = combineProgress(bars, createProgressLog(logger));
+  const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'import progress' } });
+  const { logger, progress } = output;
+  logConfigSources(logger, config);
   const rejectsPath = args.rejects ? path.resolve(io.cwd, args.rejects) : undefined;
   if (rejectsPath && isInside(rejectsPath, source)) {
     throw new UsageError(`--rejects ${rejectsPath} is inside --source; the source tree is never written to`);
@@ -79,10 +78,11 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
     if (args.strict && report.totals.rejected > 0) report.exitCode = EXIT_CODES.issues;
     io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));
     if (!report.complete && report.exitCode === EXIT_CODES.interrupted) {
-      io.stderr.write('taskrunner-backfill: stopped before the end; everything written is kept. Run the same command again to resume.\n');
+      output.lines.line('taskrunner-backfill: stopped before the end; everything written is kept. Run the same command again to resume.');
     }
     return report.exitCode;
   } finally {
+    output.close();
     await connection.client.close().catch(() => undefined);
     if (rejectsFile) await new Promise((resolve) => rejectsFile.end(resolve));
   }

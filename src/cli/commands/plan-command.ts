@@ -1,15 +1,15 @@
-import { DEFAULTS } from '../../config/defaults.js';
 import { runPlan } from '../../pipeline/run-plan.js';
 import { renderImportText } from '../../report/render-import-text.js';
 import type { CliIo } from '../cli-io.js';
-import { createLogger } from '../logger.js';
-import { loadConfig, requireSource, type CommonArgs } from '../shared-options.js';
+import { createRunOutput } from '../run-output.js';
+import { loadConfig, logConfigSources, requireSource, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
 
 export interface PlanArgs extends CommonArgs {
   json: boolean;
   quiet: boolean;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** `plan`: the dry run. Never connects to a database. */
@@ -17,7 +17,8 @@ export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
   const source = requireSource(config);
   await assertSourceDirectory(source);
-  const logger = createLogger(args.quiet ? 'warn' : (args.logLevel ?? DEFAULTS.logLevel), []);
+  const { logger } = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: [] });
+  logConfigSources(logger, config);
   logger.info({ source }, 'plan starting (dry run; no database is touched)');
   const report = await runPlan({ ...config, source });
   io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));

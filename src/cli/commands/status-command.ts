@@ -14,7 +14,8 @@ export interface StatusArgs extends CommonArgs {
 
 export function statusOptions<T>(yargs: Argv<T>) {
   return withDatabaseOptions(yargs)
-    .option('config', { type: 'string', array: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo from' })
+    .option('config', { type: 'string', array: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo (or the worker\'s Worker:Storage:Mongo) from' })
+    .option('environment', { type: 'string', describe: 'Layer appsettings.{NAME}.json after each --config appsettings.json [default: DOTNET_ENVIRONMENT, else ASPNETCORE_ENVIRONMENT]' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout' });
 }
 

@@ -3,7 +3,6 @@ import { constants } from 'node:fs';
 import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { DEFAULTS } from '../../config/defaults.js';
 import { secretsOf } from '../../config/redact.js';
 import { UsageError } from '../../errors.js';
 import { runVerify } from '../../pipeline/run-verify.js';
@@ -13,14 +12,15 @@ import { renderVerifyText } from '../../report/render-verify-text.js';
 import type { VerifyReport } from '../../report/verify-report.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
-import { createLogger } from '../logger.js';
-import { loadConfig, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
+import { createRunOutput } from '../run-output.js';
+import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
 
 export interface VerifyArgs extends CommonArgs {
   json: boolean;
   quiet: boolean;
   logLevel?: string;
+  logFormat?: string;
   run?: string[];
   sample?: number;
   strict?: boolean;
@@ -62,13 +62,15 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
   if (reportPath) await assertWritableDirectory(path.dirname(reportPath));
   await assertSourceDirectory(source);
 
-  const logger = createLogger(args.quiet ? 'warn' : (args.logLevel ?? DEFAULTS.logLevel), secretsOf(uri));
+  const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
+  const { logger, progress } = output;
+  logConfigSources(logger, config);
   const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
   try {
     logger.info({ source, database, server: connection.serverLabel }, 'verify starting (read-only)');
     const report = await runVerify(
       { ...config, source, strict: args.strict ?? false, ...(runIds ? { runIds } : {}), ...(sample === undefined ? {} : { sample }) },
-      { db: connection.db, serverLabel: connection.serverLabel, logger, ...(io.signal ? { signal: io.signal } : {}) },
+      { db: connection.db, serverLabel: connection.serverLabel, logger, ...(progress ? { progress } : {}), ...(io.signal ? { signal: io.signal } : {}) },
     );
     if (reportPath && render) {
       await writeAtomically(reportPath, render(report));
@@ -77,6 +79,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
     io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderVerifyText(report));
     return report.exitCode;
   } finally {
+    output.close();
     await connection.client.close().catch(() => undefined);
   }
 }
