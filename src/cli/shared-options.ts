@@ -23,6 +23,10 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
     .option('max-line-bytes', { type: 'number', describe: `Largest log line kept [default: ${DEFAULTS.maxLineBytes}]` })
     .option('batch-size', { type: 'number', describe: `Records per write batch [default: ${DEFAULTS.batchSize}]` })
     .option('batch-bytes', { type: 'number', describe: `Approximate bytes per write batch [default: ${DEFAULTS.batchBytes}]` })
+    .option('accept-rejections', {
+      type: 'string',
+      describe: 'A rejects file (written by --rejects) you reviewed: exactly those records (same file, position and bytes) count as accepted, not rejected, and no longer fail the run',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout instead of the readable summary' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only warnings and errors in the stderr log' })
     .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` })
@@ -43,6 +47,8 @@ export function withDatabaseOptions<T>(yargs: Argv<T>) {
 export interface CommonArgs extends CliOptions {
   config?: string[];
   environment?: string;
+  /** `--accept-rejections FILE` (import, plan, verify). */
+  acceptRejections?: string;
 }
 
 /**

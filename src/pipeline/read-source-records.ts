@@ -9,6 +9,7 @@ import { quoteName } from '../normalize/record-key.js';
 import { RunIdIndex, runIdToFileStem, type StemResolution } from '../normalize/run-id-file-names.js';
 import { normalizeRunState } from '../normalize/run-state.js';
 import type { ImportTally } from '../report/import-tally.js';
+import { fingerprintOf } from '../report/rejection-acceptance.js';
 import type { CollectionRole, ReasonCode } from '../report/types.js';
 import { fileStem, parentFolderName, type SourceFile, type SourceInventory } from '../scan/find-source-files.js';
 import { excerpt, readJsonFile } from '../scan/read-json-file.js';
@@ -138,7 +139,7 @@ export async function readSourceRecords(
       noteRunId(knownRunId, file);
       continue;
     }
-    const rejectedBefore = tally.total('rejected');
+    const rejectedBefore = tally.rejectionsSeen();
     const ownsFile = (stem: string): boolean => !skip && mine(stem);
     const read = await readRunFile(file, options, context, tally, ownsFile);
     if (read.document) noteRunId(read.document._id, file);
@@ -148,7 +149,7 @@ export async function readSourceRecords(
       endOffset: file.size,
       nextLine: 1,
       records: read.document ? 1 : 0,
-      rejected: tally.total('rejected') - rejectedBefore,
+      rejected: tally.rejectionsSeen() - rejectedBefore,
       ...(read.sha256 ? { sha256: read.sha256 } : {}),
       ...(read.document ? { runId: read.document._id } : {}),
     });
@@ -161,22 +162,22 @@ export async function readSourceRecords(
     if (!mine(fileStem(file.relativePath))) continue;
     const resolution = runIds.resolve(fileStem(file.relativePath));
     if (hooks.skipFile?.(file, attributedRunId(resolution))) continue;
-    const rejectedBefore = tally.total('rejected');
+    const rejectedBefore = tally.rejectionsSeen();
     const runId = await runIdForFile(file, resolution, context, tally, hooks);
     const read = runId === undefined ? { records: [] } : await readApprovalFile(file, options, runId, context, tally);
     for (const record of read.records) await batches.add('approvals', record);
-    await handOver(file, { ...positionOf(file, read, tally.total('rejected') - rejectedBefore), ...(runId === undefined ? {} : { runId }) });
+    await handOver(file, { ...positionOf(file, read, tally.rejectionsSeen() - rejectedBefore), ...(runId === undefined ? {} : { runId }) });
   }
 
   await batches.flush('approvals');
 
   for (const file of inventory.files.artifacts) {
     if (hooks.skipFile?.(file)) continue;
-    const rejectedBefore = tally.total('rejected');
+    const rejectedBefore = tally.rejectionsSeen();
     const read = await readManifestFile(file, options, context, tally, mine);
     if (!read.owned) continue;
     for (const record of read.records) await batches.add('artifacts', record);
-    await handOver(file, positionOf(file, read, tally.total('rejected') - rejectedBefore));
+    await handOver(file, positionOf(file, read, tally.rejectionsSeen() - rejectedBefore));
   }
 
   await batches.flush('artifacts');
@@ -185,10 +186,10 @@ export async function readSourceRecords(
     if (!mine(fileStem(file.relativePath))) continue;
     const resolution = runIds.resolve(fileStem(file.relativePath));
     if (hooks.skipFile?.(file, attributedRunId(resolution))) continue;
-    const rejectedBefore = tally.total('rejected');
+    const rejectedBefore = tally.rejectionsSeen();
     let position: FilePosition;
     if (file.unreadable) {
-      rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`);
+      rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`, withoutBytes(file, `unreadable ${file.unreadable}`));
       position = { endOffset: 0, nextLine: 1, records: 0, rejected: 0 };
     } else {
       const runId = await runIdForFile(file, resolution, context, tally, hooks);
@@ -196,7 +197,7 @@ export async function readSourceRecords(
       position = runId === undefined ? { endOffset: 0, nextLine: 1, records: 0, rejected: 0 } : await readLogFile(file, options, runId, context, tally, batches, resume);
       if (runId !== undefined) position.runId = runId;
     }
-    position.rejected = tally.total('rejected') - rejectedBefore;
+    position.rejected = tally.rejectionsSeen() - rejectedBefore;
     await handOver(file, position);
   }
   await batches.flushAll();
@@ -285,7 +286,11 @@ class BatchBuffers {
   }
 }
 
-function rejectFile(tally: ImportTally, file: SourceFile, reason: ReasonCode, message: string, excerptText?: string): void {
+/**
+ * Rejects a whole file. `fingerprint`: the file's SHA-256 when its bytes were read, else what
+ * identifies it without them (see `withoutBytes`).
+ */
+function rejectFile(tally: ImportTally, file: SourceFile, reason: ReasonCode, message: string, fingerprint: string, excerptText?: string): void {
   tally.reject({
     collection: file.role,
     file: file.relativePath,
@@ -293,10 +298,19 @@ function rejectFile(tally: ImportTally, file: SourceFile, reason: ReasonCode, me
     message,
     hint: REASON_HINTS[reason],
     ...(excerptText === undefined ? {} : { excerpt: excerptText }),
+    fingerprint,
   });
 }
 
-function rejectRecord(tally: ImportTally, role: CollectionRole, origin: RecordOrigin, result: { reason: ReasonCode; message: string }, excerptText?: string): void {
+/** Rejects one record; `fingerprint` covers its bytes (a line's text, an element's JSON, a file). */
+function rejectRecord(
+  tally: ImportTally,
+  role: CollectionRole,
+  origin: RecordOrigin & { element?: number },
+  result: { reason: ReasonCode; message: string },
+  fingerprint: string,
+  excerptText?: string,
+): void {
   tally.reject({
     collection: role,
     ...origin,
@@ -304,7 +318,16 @@ function rejectRecord(tally: ImportTally, role: CollectionRole, origin: RecordOr
     message: result.message,
     hint: REASON_HINTS[result.reason],
     ...(excerptText === undefined ? {} : { excerpt: excerptText }),
+    fingerprint,
   });
+}
+
+/**
+ * The fingerprint of a rejection whose bytes were not read (an unreadable path, a file too large,
+ * a file name matching several runs): what was seen of it, so a change still shows as a change.
+ */
+function withoutBytes(file: SourceFile, what: string): string {
+  return fingerprintOf(`${what}\u0000${file.size}\u0000${file.mtimeMs}`);
 }
 
 interface WholeJson {
@@ -318,12 +341,13 @@ interface WholeJson {
 
 async function readWholeJson(file: SourceFile, options: SourceReadOptions, tally: ImportTally): Promise<WholeJson> {
   if (file.unreadable) {
-    return { parsed: false, reject: () => rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`) };
+    return { parsed: false, reject: () => rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`, withoutBytes(file, `unreadable ${file.unreadable}`)) };
   }
   const result = await readJsonFile(file.absolutePath, options.maxFileBytes);
   const sha256 = result.sha256 ? { sha256: result.sha256 } : {};
   if (!result.ok) {
-    return { parsed: false, ...sha256, reject: () => rejectFile(tally, file, result.reason, result.message, result.excerpt) };
+    const fingerprint = result.sha256 ?? withoutBytes(file, result.reason);
+    return { parsed: false, ...sha256, reject: () => rejectFile(tally, file, result.reason, result.message, fingerprint, result.excerpt) };
   }
   return { parsed: true, json: result.json, ...sha256 };
 }
@@ -363,7 +387,7 @@ async function readRunFile(
   const owned = owns(stem);
   const result = owned ? storable(normalizeRunState({ json: read.json, fileStem: fileStem(file.relativePath) }, context)) : storable(probe);
   if (!result.ok) {
-    if (owned) rejectRecord(tally, 'runs', { file: file.relativePath }, result);
+    if (owned) rejectRecord(tally, 'runs', { file: file.relativePath }, result, read.sha256 ?? withoutBytes(file, result.reason));
     return { owned, ...sha256 };
   }
   return { document: result.doc as Document & { _id: string }, owned, ...sha256 };
@@ -387,6 +411,7 @@ async function runIdForFile(
       file,
       'ambiguous-run-id',
       `the file name matches several runs (${resolution.runIds.map(quoteName).join(', ')}); nothing in it was imported`,
+      withoutBytes(file, `ambiguous ${JSON.stringify(resolution.runIds)}`),
     );
     return undefined;
   }
@@ -419,7 +444,7 @@ async function readApprovalFile(
   }
   const elements = approvalElements(read.json);
   if (!elements.ok) {
-    rejectFile(tally, file, elements.reason, elements.message);
+    rejectFile(tally, file, elements.reason, elements.message, read.sha256 ?? withoutBytes(file, elements.reason));
     return { records: [], ...sha256 };
   }
   const records: PendingRecord<Document>[] = [];
@@ -427,7 +452,7 @@ async function readApprovalFile(
     const origin: RecordOrigin = { file: `${file.relativePath}` };
     const result = storable(normalizeApproval(element, runId, context));
     if (result.ok) records.push({ doc: result.doc, origin });
-    else rejectRecord(tally, 'approvals', origin, { reason: result.reason, message: `approval [${index}]: ${result.message}` });
+    else rejectRecord(tally, 'approvals', { ...origin, element: index }, { reason: result.reason, message: `approval [${index}]: ${result.message}` }, fingerprintOf(JSON.stringify(element) ?? 'undefined'));
   });
   return { records, ...sha256 };
 }
@@ -453,7 +478,7 @@ async function readManifestFile(
   if (!owned) return { records: [], owned, ...sha256 };
   const header = readManifestHeader({ json: read.json, folderName }, context);
   if (!header.ok) {
-    rejectRecord(tally, 'artifacts', { file: file.relativePath }, header);
+    rejectRecord(tally, 'artifacts', { file: file.relativePath }, header, read.sha256 ?? withoutBytes(file, header.reason));
     return { records: [], owned, ...sha256 };
   }
   const records: PendingRecord<Document>[] = [];
@@ -461,7 +486,7 @@ async function readManifestFile(
     const origin: RecordOrigin = { file: file.relativePath };
     const result = storable(normalizeArtifactOutput(output, header.doc, context));
     if (result.ok) records.push({ doc: result.doc, origin });
-    else rejectRecord(tally, 'artifacts', origin, { reason: result.reason, message: `output [${index}]: ${result.message}` });
+    else rejectRecord(tally, 'artifacts', { ...origin, element: index }, { reason: result.reason, message: `output [${index}]: ${result.message}` }, fingerprintOf(JSON.stringify(output) ?? 'undefined'));
   });
   return { records, owned, ...sha256 };
 }
@@ -482,7 +507,7 @@ async function readLogFile(
     return position;
   }
   const stem = fileStem(file.relativePath);
-  const rejectedBefore = tally.total('rejected');
+  const rejectedBefore = tally.rejectionsSeen();
   let hashedTo = position.endOffset;
   let sinkFailed = false;
   try {
@@ -506,11 +531,11 @@ async function readLogFile(
         }
         const origin: RecordOrigin = { file: file.relativePath, line: line.lineNumber, byteOffset: line.byteOffset };
         if (line.problem === 'line-too-long') {
-          rejectRecord(tally, 'logs', origin, { reason: 'line-too-long', message: `the line is ${line.byteLength} bytes, over the limit of ${options.maxLineBytes}` });
+          rejectRecord(tally, 'logs', origin, { reason: 'line-too-long', message: `the line is ${line.byteLength} bytes, over the limit of ${options.maxLineBytes}` }, fingerprintOf(`line-too-long ${line.byteLength}`));
           continue;
         }
         if (line.problem === 'invalid-utf8') {
-          rejectRecord(tally, 'logs', origin, { reason: 'invalid-utf8', message: 'the line is not valid UTF-8' });
+          rejectRecord(tally, 'logs', origin, { reason: 'invalid-utf8', message: 'the line is not valid UTF-8' }, fingerprintOf(`invalid-utf8 ${line.byteLength}`));
           continue;
         }
         const text = line.text ?? '';
@@ -520,13 +545,13 @@ async function readLogFile(
           json = JSON.parse(text);
         } catch (error) {
           const cut = line.terminated ? '' : ' (the last line has no line end: likely a write cut short by a crash)';
-          rejectRecord(tally, 'logs', origin, { reason: 'invalid-json', message: `not valid JSON: ${(error as Error).message}${cut}` }, excerpt(text));
+          rejectRecord(tally, 'logs', origin, { reason: 'invalid-json', message: `not valid JSON: ${(error as Error).message}${cut}` }, fingerprintOf(text), excerpt(text));
           continue;
         }
         let result = normalizeLogLine({ json, runId, fileStem: stem, lineNumber: line.lineNumber }, context);
         if (line.byteLength > LOG_LINE_SIZE_CHECK_BYTES) result = storable(result);
         if (!result.ok) {
-          rejectRecord(tally, 'logs', origin, result, excerpt(text));
+          rejectRecord(tally, 'logs', origin, result, fingerprintOf(text), excerpt(text));
           continue;
         }
         position.records += 1;
@@ -540,7 +565,7 @@ async function readLogFile(
       // Every line of this read chunk is handed over and the hash covers the chunk: a later run
       // may resume here (after a kill in the middle of a large file) instead of at line 1. Not
       // once the file has a rejection: a resumed run would no longer report it.
-      if (hashedTo < file.size && position.records > 0 && tally.total('rejected') === rejectedBefore) {
+      if (hashedTo < file.size && position.records > 0 && tally.rejectionsSeen() === rejectedBefore) {
         batches.logCheckpoint(file, { runId, resumeOffset: position.endOffset, resumeLine: position.nextLine, hashedTo, sha256: hash.copy().digest('hex') });
       }
     }
@@ -557,6 +582,7 @@ async function readLogFile(
       reason: 'unreadable',
       message: `reading stopped at line ${position.nextLine} (${code})`,
       hint: REASON_HINTS.unreadable,
+      fingerprint: withoutBytes(file, `stopped ${position.endOffset} ${code}`),
     });
     return position;
   }

@@ -25,6 +25,7 @@ import { quoteName } from '../normalize/record-key.js';
 import type { RunIdIndex } from '../normalize/run-id-file-names.js';
 import { fileStem } from '../scan/find-source-files.js';
 import { rehomeOrphanFile } from './rehome-orphans.js';
+import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
 import { partitionOf } from '../ledger/partition.js';
 import { isUnchangedAndDone, logResumeCandidate } from '../ledger/skip-rules.js';
 import type { SourceFile } from '../scan/find-source-files.js';
@@ -47,6 +48,8 @@ export interface ImportOptions extends SourceReadOptions {
   useLedger?: boolean;
   /** Lease lifetime without renewal (default 60 s). */
   leaseTtlMs?: number;
+  /** Rejections the operator reviewed and accepted as not imported (`--accept-rejections`). */
+  acceptance?: RejectionAcceptance;
 }
 
 export interface ImportDependencies {
@@ -70,7 +73,7 @@ export interface ImportDependencies {
 export async function runImport(options: ImportOptions, deps: ImportDependencies): Promise<ImportReport> {
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
-  const tally = new ImportTally(undefined, deps.onRejection);
+  const tally = new ImportTally(undefined, deps.onRejection, options.acceptance);
   const leaseTtlMs = checkedLeaseTtlMs(options.leaseTtlMs);
   // The source is scanned while the database is prepared (schema, lease, ledger): both take a
   // noticeable part of an unchanged re-run. The handler only keeps a failed scan from counting as

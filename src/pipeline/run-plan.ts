@@ -6,6 +6,7 @@ import { findSourceFiles } from '../scan/find-source-files.js';
 import type { SourceReadOptions } from '../scan/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { readSourceRecords } from './read-source-records.js';
+import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
 import { countFiles } from './run-import.js';
 
 /**
@@ -13,11 +14,11 @@ import { countFiles } from './run-import.js';
  * `inserted` is what an import into an empty database would write.
  */
 export async function runPlan(
-  options: SourceReadOptions & { collections: CollectionNames },
+  options: SourceReadOptions & { collections: CollectionNames; acceptance?: RejectionAcceptance },
   now: () => Date = () => new Date(),
 ): Promise<ImportReport> {
   const startedAt = now();
-  const tally = new ImportTally();
+  const tally = new ImportTally(undefined, undefined, options.acceptance);
   const inventory = await findSourceFiles(options.source, options.globs);
   await readSourceRecords(inventory, options, tally, {
     accept: async (role, batch) => {

@@ -14,6 +14,7 @@ import { verifyExitCode, verifyPassed } from '../verify/verify-exit-code.js';
 import { VerifySink } from '../verify/verify-sink.js';
 import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
 import { readSourceRecords } from './read-source-records.js';
+import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
 import { countFiles } from './run-import.js';
 
 /** Everything `verify` needs, resolved once by the CLI (or given by an API caller). */
@@ -29,6 +30,8 @@ export interface VerifyOptions extends SourceReadOptions {
   detailLimit?: number;
   /** Runs that are not clean listed in full. Default 1000. */
   runLimit?: number;
+  /** Rejections the operator reviewed and accepted as not imported (`--accept-rejections`). */
+  acceptance?: RejectionAcceptance;
 }
 
 export interface VerifyDependencies {
@@ -66,7 +69,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
 
   const tally = new VerifyTally(options.detailLimit ?? DEFAULT_VERIFY_DETAIL_LIMIT);
   const sink = new VerifySink(deps.db, options.collections, tally, selection, options.batchSize);
-  const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection));
+  const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection), options.acceptance);
   // Sized like import's: every file counts, those outside --run/--sample as soon as they are skipped.
   const progress = deps.progress;
   progress?.start(workTotals(inventory));
@@ -179,6 +182,8 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
     orphanRunIds: [...readTally.orphanRunIds].filter((runId) => selection.includes(runId)).sort(compareText),
     warnings: readTally.warningList(),
     detailsTruncated: tally.detailsTruncated,
+    notInDatabase: notInDatabase(totals, tally.rejectionReasons()),
+    unusedAcceptances: readTally.unusedAcceptances(),
     passed,
     exitCode: verifyExitCode(complete, passed),
   };
@@ -187,6 +192,15 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
 }
 
 class StopReading extends Error {}
+
+function notInDatabase(totals: VerifyCounts, reasons: { rejected: Record<string, number>; accepted: Record<string, number> }): VerifyReport['notInDatabase'] {
+  return {
+    total: totals.missing + totals.rejected + totals.accepted,
+    missing: totals.missing,
+    rejectedByReason: reasons.rejected,
+    acceptedByReason: reasons.accepted,
+  };
+}
 
 function collectionNames(names: CollectionNames): Record<CollectionRole, string> {
   return Object.fromEntries(COLLECTION_ROLES.map((role) => [role, names[role]])) as Record<CollectionRole, string>;

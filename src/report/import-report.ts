@@ -26,6 +26,10 @@ export interface ImportReport {
   totals: OutcomeCounts;
   /** In `plan`, `inserted` counts are what an import would write; nothing else applies. */
   rejections: Rejection[];
+  /** Rejections that matched the --accept-rejections file: reported, but they no longer fail the run. */
+  acceptedRejections: Rejection[];
+  /** Entries of the --accept-rejections file that matched no rejection of this run. */
+  unusedAcceptances: number;
   conflicts: Conflict[];
   keptNewer: KeptNewer[];
   /** True when the lists above were cut at the detail limit (the counts are still exact). */
@@ -65,10 +69,13 @@ export function buildImportReport(frame: ReportFrame, tally: ImportTally, exitCo
     collections,
     totals,
     rejections: tally.rejections,
+    acceptedRejections: tally.accepted,
+    unusedAcceptances: tally.unusedAcceptances(),
     conflicts: tally.conflicts,
     keptNewer: tally.keptNewer,
     detailsTruncated:
       tally.rejections.length < totals.rejected ||
+      tally.accepted.length < totals.accepted ||
       tally.conflicts.length < totals.conflict ||
       tally.keptNewer.length < totals.keptNewer,
     orphanRunIds: [...tally.orphanRunIds].sort(),

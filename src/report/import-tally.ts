@@ -9,6 +9,7 @@ import {
   type WarningCode,
   type WarningEntry,
 } from './types.js';
+import { RejectionAcceptance } from './rejection-acceptance.js';
 
 /** How many rejections, conflicts and kept-newer keys the report lists in full (all are counted). */
 export const DEFAULT_DETAIL_LIMIT = 1000;
@@ -33,6 +34,8 @@ export class ImportTally {
     COLLECTION_ROLES.map((role) => [role, emptyCounts()]),
   ) as Record<CollectionRole, OutcomeCounts>;
   readonly rejections: Rejection[] = [];
+  /** Rejections that matched an accepted one (`--accept-rejections`), listed like the others. */
+  readonly accepted: Rejection[] = [];
   readonly conflicts: Conflict[] = [];
   readonly keptNewer: KeptNewer[] = [];
   readonly orphanRunIds = new Set<string>();
@@ -41,6 +44,7 @@ export class ImportTally {
   constructor(
     private readonly detailLimit = DEFAULT_DETAIL_LIMIT,
     private readonly onRejection?: (rejection: Rejection) => void,
+    private readonly acceptance: RejectionAcceptance = RejectionAcceptance.none(),
   ) {}
 
   count(role: CollectionRole, outcome: Outcome, n = 1): void {
@@ -48,9 +52,26 @@ export class ImportTally {
   }
 
   reject(rejection: Rejection): void {
+    if (this.acceptance.accepts(rejection)) {
+      const accepted: Rejection = { ...rejection, accepted: true };
+      this.count(rejection.collection, 'accepted');
+      if (this.accepted.length < this.detailLimit) this.accepted.push(accepted);
+      this.onRejection?.(accepted);
+      return;
+    }
     this.count(rejection.collection, 'rejected');
     if (this.rejections.length < this.detailLimit) this.rejections.push(rejection);
     this.onRejection?.(rejection);
+  }
+
+  /** Records rejected so far, accepted or not: what the reader met (the ledger and checkpoints look at this). */
+  rejectionsSeen(): number {
+    return this.total('rejected') + this.total('accepted');
+  }
+
+  /** Accepted entries that matched no rejection of this run. */
+  unusedAcceptances(): number {
+    return this.acceptance.unused();
   }
 
   conflict(conflict: Conflict): void {
@@ -78,11 +99,11 @@ export class ImportTally {
   merge(other: ImportTally): void {
     for (const role of COLLECTION_ROLES) {
       for (const outcome of OUTCOMES) {
-        if (outcome === 'rejected' || outcome === 'conflict' || outcome === 'keptNewer') continue;
+        if (outcome === 'rejected' || outcome === 'accepted' || outcome === 'conflict' || outcome === 'keptNewer') continue;
         this.counts[role][outcome] += other.counts[role][outcome];
       }
     }
-    for (const rejection of other.rejections) this.reject(rejection);
+    for (const rejection of [...other.rejections, ...other.accepted]) this.reject(rejection);
     for (const conflict of other.conflicts) this.conflict(conflict);
     for (const entry of other.keptNewer) this.keepNewer(entry);
     for (const runId of other.orphanRunIds) this.orphanRunIds.add(runId);

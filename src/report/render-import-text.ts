@@ -34,6 +34,17 @@ export function renderImportText(report: ImportReport): string {
     }
     if (report.totals.rejected > SHOWN_DETAILS) lines.line(`  ... ${report.totals.rejected - SHOWN_DETAILS} more (use --json or --rejects FILE for all)`);
   }
+  if (report.totals.accepted > 0) {
+    lines.line(`Rejected and accepted as not imported (--accept-rejections) (${report.totals.accepted}):`);
+    for (const rejection of report.acceptedRejections.slice(0, SHOWN_DETAILS)) {
+      const where = rejection.line === undefined ? rejection.file : `${rejection.file}:${rejection.line}`;
+      lines.line(`  ${where}: [${rejection.reason}] ${rejection.message}`);
+    }
+    if (report.totals.accepted > SHOWN_DETAILS) lines.line(`  ... ${report.totals.accepted - SHOWN_DETAILS} more`);
+  }
+  if (report.unusedAcceptances > 0) {
+    lines.line(`${report.unusedAcceptances} accepted rejection(s) of --accept-rejections matched nothing read this time (fixed since, changed, or not read)`);
+  }
   if (report.conflicts.length > 0) {
     lines.line(`Conflicts, left untouched in the database (${report.totals.conflict}):`);
     for (const conflict of report.conflicts.slice(0, SHOWN_DETAILS)) {

@@ -8,7 +8,7 @@ import {
   runTableRows,
   runsLine,
 } from './verify-details.js';
-import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, type VerifyReport } from './verify-report.js';
+import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, notInDatabaseLine, type VerifyReport } from './verify-report.js';
 
 /** Inline styles: the page is one file, with no script and nothing fetched. */
 const STYLE = `
@@ -30,15 +30,15 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 ul.items { margin: .25rem 0; padding-left: 1.25rem; }
 ul.items li { margin: .15rem 0; }
 .kind { display: inline-block; min-width: 6.5rem; font-weight: 600; }
-.k-missing, .k-mismatched { color: #cf222e; } .k-extra-in-db, .k-kept-newer { color: #9a6700; } .k-rejected { color: #8250df; } .k-note { color: #57606a; }
+.k-missing, .k-mismatched { color: #cf222e; } .k-extra-in-db, .k-kept-newer { color: #9a6700; } .k-rejected { color: #cf222e; } .k-accepted { color: #8250df; } .k-note { color: #57606a; }
 table.diff { font-size: 12.5px; margin: .25rem 0 .5rem; }
 .muted { color: #57606a; }
 footer { margin-top: 2.5rem; color: #57606a; font-size: 12px; }
 `;
 
 /** Counts that fail the verification (red) and counts that are reported only (yellow). */
-const FAILING = new Set(['missing', 'mismatched']);
-const INFORMATIONAL = new Set(['keptNewer', 'extra', 'rejected']);
+const FAILING = new Set(['missing', 'mismatched', 'rejected']);
+const INFORMATIONAL = new Set(['keptNewer', 'extra', 'accepted']);
 
 /**
  * The verification as one self-contained HTML page (inline CSS, no script), fit to attach to a
@@ -50,6 +50,8 @@ export function renderVerifyHtml(report: VerifyReport): string {
   body.push(`<h1>Verification report: ${esc(report.source)}</h1>`);
   body.push(`<p><span class="verdict ${verdict}">${verdict.toUpperCase()}</span> exit code ${report.exitCode}</p>`);
   body.push(`<p>${esc(verifyOutcomeLine(report))}</p>`);
+  const notIn = notInDatabaseLine(report);
+  if (notIn) body.push(`<p>${esc(notIn)}</p>`);
   body.push('<table class="options"><tbody>');
   for (const [label, value] of optionRows(report, describeScope(report.scope, 100))) body.push(`<tr><th>${esc(label)}</th><td>${esc(value)}</td></tr>`);
   body.push('</tbody></table>');

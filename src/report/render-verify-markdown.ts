@@ -8,7 +8,7 @@ import {
   runTableRows,
   runsLine,
 } from './verify-details.js';
-import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, type VerifyReport } from './verify-report.js';
+import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, notInDatabaseLine, type VerifyReport } from './verify-report.js';
 
 /**
  * The verification as a self-contained Markdown document (GitHub-flavoured tables), fit to attach
@@ -21,6 +21,8 @@ export function renderVerifyMarkdown(report: VerifyReport): string {
   out.push('');
   out.push(`**Result: ${report.passed && report.complete ? 'PASSED' : report.complete ? 'FAILED' : 'INCOMPLETE'}** (exit code ${report.exitCode}). ${md(verifyOutcomeLine(report))}`);
   out.push('');
+  const notIn = notInDatabaseLine(report);
+  if (notIn) out.push(md(notIn), '');
   out.push(table(['', ''], optionRows(report, describeScope(report.scope, 100)).map(([label, value]) => [`**${md(label)}**`, md(value)])));
   out.push('');
   out.push('## Totals');

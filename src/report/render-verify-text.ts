@@ -9,7 +9,7 @@ import {
 } from './verify-details.js';
 import { printable } from './printable.js';
 import { TextLines } from './text-lines.js';
-import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, type VerifyReport } from './verify-report.js';
+import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, notInDatabaseLine, type VerifyReport } from './verify-report.js';
 
 /** Runs shown in the stdout table and with their first differences (the report files show more). */
 const SHOWN_RUNS = 50;
@@ -69,6 +69,11 @@ export function renderVerifyText(report: VerifyReport): string {
     lines.line('Warnings while reading the source:');
     for (const warning of report.warnings) lines.line(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
   }
+  if (report.unusedAcceptances > 0) {
+    lines.line(`${report.unusedAcceptances} accepted rejection(s) of --accept-rejections matched nothing read this time (fixed since, changed, or out of scope)`);
+  }
+  const notIn = notInDatabaseLine(report);
+  if (notIn) lines.line(notIn);
   lines.line(verifyOutcomeLine(report));
   return lines.toString();
 }

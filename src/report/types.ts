@@ -8,7 +8,11 @@ export type CollectionRole = 'runs' | 'logs' | 'approvals' | 'artifacts';
 export const COLLECTION_ROLES: readonly CollectionRole[] = ['runs', 'logs', 'approvals', 'artifacts'];
 
 /** What happened to one record. */
-export type Outcome = 'inserted' | 'updated' | 'unchanged' | 'keptNewer' | 'conflict' | 'rejected';
+/**
+ * What happened to one record. `accepted`: rejected, but the operator reviewed that very record
+ * and accepted it as not imported (`--accept-rejections`); it no longer fails the run.
+ */
+export type Outcome = 'inserted' | 'updated' | 'unchanged' | 'keptNewer' | 'conflict' | 'rejected' | 'accepted';
 export const OUTCOMES: readonly Outcome[] = [
   'inserted',
   'updated',
@@ -16,6 +20,7 @@ export const OUTCOMES: readonly Outcome[] = [
   'keptNewer',
   'conflict',
   'rejected',
+  'accepted',
 ];
 
 export type OutcomeCounts = Record<Outcome, number>;
@@ -49,6 +54,8 @@ export interface Rejection {
   file: string;
   /** 1-based line for log files; absent for whole-file JSON documents. */
   line?: number;
+  /** 0-based index of the element in an approvals array or a manifest's outputs. */
+  element?: number;
   /** Byte offset of the record's first byte in the file, when known. */
   byteOffset?: number;
   reason: ReasonCode;
@@ -57,6 +64,13 @@ export interface Rejection {
   hint: string;
   /** A bounded excerpt of the raw input, when it helps. */
   excerpt?: string;
+  /**
+   * SHA-256 of the rejected bytes (see rejection-acceptance.ts): with file and position, what
+   * `--accept-rejections` matches, so an accepted record that changes is rejected again.
+   */
+  fingerprint: string;
+  /** Set (in the --rejects file) when the rejection matched an accepted one. */
+  accepted?: true;
 }
 
 /** A database document whose key matches but whose content differs, and which was left alone. */

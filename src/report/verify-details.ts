@@ -13,7 +13,7 @@ import {
  * same things in the same order and differ only in markup.
  */
 
-export type DifferenceKind = 'missing' | 'mismatched' | 'kept newer' | 'extra in db' | 'rejected' | 'note';
+export type DifferenceKind = 'missing' | 'mismatched' | 'kept newer' | 'extra in db' | 'rejected' | 'accepted' | 'note';
 
 /** One line of "first differences" under a run. */
 export interface DifferenceItem {
@@ -86,7 +86,7 @@ export function differenceItems(report: VerifyReport, run: RunVerification): Dif
   for (const rejection of run.rejections) {
     const where = rejection.line === undefined ? rejection.file : `${rejection.file}:${rejection.line}`;
     items.push({
-      kind: 'rejected',
+      kind: rejection.accepted ? 'accepted' : 'rejected',
       collection: name(rejection.collection),
       key: where,
       text: oneLine(`[${rejection.reason}] ${rejection.message}. ${rejection.hint}`),

@@ -19,8 +19,10 @@ export interface VerifyCounts {
   keptNewer: number;
   /** Documents in the database that the source does not hold (e.g. written by the live service). */
   extra: number;
-  /** Source records rejected by the reader (the same rejections `import` reports). */
+  /** Source records rejected by the reader (the same rejections `import` reports), not accepted. */
   rejected: number;
+  /** Source records rejected, which the operator reviewed and accepted as not imported (`--accept-rejections`). */
+  accepted: number;
 }
 
 export type VerifyCountName = keyof VerifyCounts;
@@ -32,10 +34,11 @@ export const VERIFY_COUNT_NAMES: readonly VerifyCountName[] = [
   'keptNewer',
   'extra',
   'rejected',
+  'accepted',
 ];
 
 export function emptyVerifyCounts(): VerifyCounts {
-  return { expected: 0, found: 0, missing: 0, mismatched: 0, keptNewer: 0, extra: 0, rejected: 0 };
+  return { expected: 0, found: 0, missing: 0, mismatched: 0, keptNewer: 0, extra: 0, rejected: 0, accepted: 0 };
 }
 
 /** One field that differs, rendered for people: dates in ISO form at millisecond precision. */
@@ -137,7 +140,14 @@ export interface VerifyReport {
   warnings: WarningEntry[];
   /** True when the lists of first differences were cut (the counts are still exact). */
   detailsTruncated: boolean;
-  /** Nothing missing and nothing mismatched (and, with --strict, no extras and no rejections). */
+  /**
+   * Source records that are not in the database, and why: missing (not found), rejected (not
+   * accepted) per reason code, accepted per reason code.
+   */
+  notInDatabase: { total: number; missing: number; rejectedByReason: Record<string, number>; acceptedByReason: Record<string, number> };
+  /** Entries of the --accept-rejections file that matched no rejection (fixed since, changed, or out of scope). */
+  unusedAcceptances: number;
+  /** Nothing missing, nothing mismatched, no rejection that was not accepted (and, with --strict, no extras). */
   passed: boolean;
   exitCode: number;
 }
@@ -151,26 +161,45 @@ export const VERIFY_COUNT_LABELS: Readonly<Record<VerifyCountName, string>> = Ob
   keptNewer: 'kept newer',
   extra: 'extra in db',
   rejected: 'rejected',
+  accepted: 'accepted',
 });
 
 /** Whether a row of counts has anything to report. */
 export function isCleanCounts(counts: VerifyCounts): boolean {
-  return counts.missing === 0 && counts.mismatched === 0 && counts.keptNewer === 0 && counts.extra === 0 && counts.rejected === 0;
+  return counts.missing === 0 && counts.mismatched === 0 && counts.keptNewer === 0 && counts.extra === 0 && counts.rejected === 0 && counts.accepted === 0;
 }
 
 /** The headline, shared by every renderer. */
 export function verifyOutcomeLine(report: VerifyReport): string {
   const { totals } = report;
   if (!report.complete) return 'Stopped before the end: the counts cover only what was read. Run the same command again.';
-  const failing = `${totals.missing} missing, ${totals.mismatched} mismatched`;
+  const failing = `${totals.missing} missing, ${totals.mismatched} mismatched, ${totals.rejected} rejected and not accepted`;
   const informational =
-    `${totals.extra} extra in the database (${report.extraRuns.count} extra runs), ` +
-    `${totals.keptNewer} kept newer, ${totals.rejected} source rejections`;
+    `${totals.accepted} rejected and accepted as not imported, ` +
+    `${totals.extra} extra in the database (${report.extraRuns.count} extra runs), ${totals.keptNewer} kept newer`;
   if (report.passed) {
-    return `PASSED: every source record is in the database (${failing}; ${informational}` +
-      `${report.options.strict ? '' : '; extras and rejections fail only with --strict'}).`;
+    const every = totals.accepted > 0 ? 'every source record is in the database or accepted as not imported' : 'every source record is in the database';
+    return `PASSED: ${every} (${failing}; ${informational}${report.options.strict ? '' : '; extras fail only with --strict'}).`;
   }
-  return `FAILED: ${failing}; ${informational}${report.options.strict ? ' (--strict: extras and rejections fail too)' : ''}.`;
+  return `FAILED: ${failing}; ${informational}${report.options.strict ? ' (--strict: extras fail too)' : ''}.`;
+}
+
+/** "N source records are not in the database: ..." with the reasons, or undefined when none. */
+export function notInDatabaseLine(report: VerifyReport): string | undefined {
+  const { notInDatabase } = report;
+  if (notInDatabase.total === 0) return undefined;
+  const reasons = (counts: Record<string, number>): string =>
+    Object.entries(counts)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([reason, count]) => `${count} ${reason}`)
+      .join(', ');
+  const parts: string[] = [];
+  if (notInDatabase.missing > 0) parts.push(`${notInDatabase.missing} missing (no document with their key)`);
+  const rejected = reasons(notInDatabase.rejectedByReason);
+  if (rejected) parts.push(`rejected and not accepted: ${rejected}`);
+  const accepted = reasons(notInDatabase.acceptedByReason);
+  if (accepted) parts.push(`rejected and accepted as not imported: ${accepted}`);
+  return `${notInDatabase.total} source record(s) are not in the database: ${parts.join('; ')}.`;
 }
 
 /** A one-line description of the scope, shared by every renderer (at most `shown` ids listed). */

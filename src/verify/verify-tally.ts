@@ -27,6 +27,9 @@ type RunState = Omit<RunVerification, 'runId'>;
 /** Rejections waiting to be attributed to a run: by file stem (or artifact folder), resolved at the end. */
 interface PendingRejections {
   counts: Record<CollectionRole, number>;
+  accepted: Record<CollectionRole, number>;
+  /** Per reason code: [not accepted, accepted]. */
+  reasons: Map<string, [number, number]>;
   details: Rejection[];
 }
 
@@ -37,6 +40,8 @@ interface PendingRejections {
 export class VerifyTally {
   private readonly runs = new Map<string, RunState>();
   private readonly pending = new Map<string, PendingRejections>();
+  private readonly rejectedByReason = new Map<string, number>();
+  private readonly acceptedByReason = new Map<string, number>();
   private readonly extraRunDocuments = new Map<string, Record<CollectionRole, number>>();
   private details = 0;
   /** True when a detail was not listed because a limit was reached. */
@@ -122,9 +127,18 @@ export class VerifyTally {
   /** A source rejection, attributed later (`attributeRejections`) to the run its file name resolves to. */
   rejection(attribution: string, rejection: Rejection): void {
     let entry = this.pending.get(attribution);
-    if (!entry) this.pending.set(attribution, (entry = { counts: { runs: 0, logs: 0, approvals: 0, artifacts: 0 }, details: [] }));
-    entry.counts[rejection.collection] += 1;
+    if (!entry) this.pending.set(attribution, (entry = { counts: { runs: 0, logs: 0, approvals: 0, artifacts: 0 }, accepted: { runs: 0, logs: 0, approvals: 0, artifacts: 0 }, reasons: new Map(), details: [] }));
+    if (rejection.accepted) entry.accepted[rejection.collection] += 1;
+    else entry.counts[rejection.collection] += 1;
     if (entry.details.length < DETAILS_PER_RUN) entry.details.push(rejection);
+    const reason = entry.reasons.get(rejection.reason) ?? [0, 0];
+    reason[rejection.accepted ? 1 : 0] += 1;
+    entry.reasons.set(rejection.reason, reason);
+  }
+
+  /** Rejections per reason code, not accepted and accepted, of the runs in scope (after `attributeRejections`). */
+  rejectionReasons(): { rejected: Record<string, number>; accepted: Record<string, number> } {
+    return { rejected: Object.fromEntries(this.rejectedByReason), accepted: Object.fromEntries(this.acceptedByReason) };
   }
 
   /**
@@ -139,7 +153,14 @@ export class VerifyTally {
       const resolved = resolve(attribution);
       if (!inScope(resolved.candidates)) continue;
       const run = this.run(resolved.runId);
-      for (const role of COLLECTION_ROLES) run.collections[role].rejected += entry.counts[role];
+      for (const role of COLLECTION_ROLES) {
+        run.collections[role].rejected += entry.counts[role];
+        run.collections[role].accepted += entry.accepted[role];
+      }
+      for (const [reason, [rejected, accepted]] of entry.reasons) {
+        if (rejected > 0) this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + rejected);
+        if (accepted > 0) this.acceptedByReason.set(reason, (this.acceptedByReason.get(reason) ?? 0) + accepted);
+      }
       for (const rejection of entry.details) this.keep(run.rejections, rejection);
       if (resolved.note && !run.notes.includes(resolved.note)) run.notes.push(resolved.note);
     }
@@ -222,10 +243,10 @@ export class VerifyTally {
   }
 }
 
-/** 0: something missing or mismatched; 1: extra or kept-newer documents; 2: source rejections only. */
+/** 0: something missing, mismatched or rejected; 1: extra or kept-newer documents; 2: accepted rejections only. */
 function severityOf(run: RunState): number {
   const counts = COLLECTION_ROLES.map((role) => run.collections[role]);
-  if (counts.some((c) => c.missing > 0 || c.mismatched > 0)) return 0;
+  if (counts.some((c) => c.missing > 0 || c.mismatched > 0 || c.rejected > 0)) return 0;
   if (counts.some((c) => c.extra > 0 || c.keptNewer > 0)) return 1;
   return 2;
 }
@@ -238,6 +259,7 @@ function addCounts(into: VerifyCounts, from: VerifyCounts): void {
   into.keptNewer += from.keptNewer;
   into.extra += from.extra;
   into.rejected += from.rejected;
+  into.accepted += from.accepted;
 }
 
 /** Code-point order, the same on every machine (not locale-dependent). */

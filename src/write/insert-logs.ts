@@ -2,6 +2,7 @@ import type { Collection, Document } from 'mongodb';
 import type { LogDocument } from '../normalize/documents.js';
 import type { ImportTally } from '../report/import-tally.js';
 import { displayKey, recordKey } from '../normalize/record-key.js';
+import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
 import { differingFields } from './compare-documents.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
@@ -49,6 +50,7 @@ export async function insertLogBatch(
         reason: 'server-refused',
         message: `the server refused the entry: ${writeError.errmsg ?? `code ${writeError.code}`}`,
         hint: 'Fix the line so it matches the documented shape, then re-run.',
+        fingerprint: fingerprintOfDocument(record.doc),
       });
     }
   }

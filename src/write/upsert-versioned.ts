@@ -2,6 +2,7 @@ import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type 
 import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole } from '../report/types.js';
 import { displayKey, displayName, recordKey } from '../normalize/record-key.js';
+import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
 import { differingFields } from './compare-documents.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
@@ -235,6 +236,7 @@ async function insertNew(
         reason: 'server-refused',
         message: `the server refused ${spec.labelOf(record.doc)}: ${writeError.errmsg ?? `code ${writeError.code}`}`,
         hint: 'Fix the record so it matches the documented shape, then re-run.',
+        fingerprint: fingerprintOfDocument(record.doc),
       });
     }
   }

@@ -75,7 +75,7 @@ describe('taskrunner-backfill plan, import, verify', () => {
     const plan = await cli(['plan', '--source', source, '--json', '--quiet']);
     expect(plan.code).toBe(3); // the sample has rejections
     const planned = json(plan);
-    const imported = await cli(['import', '--source', source, '--uri', t.uri, '--json', '--quiet']);
+    const imported = await cli(['import', '--source', source, '--uri', t.uri, '--json', '--quiet', '--rejects', path.join(work, 'rejects.ndjson')]);
     expect(imported.code, imported.stderr).toBe(3);
     const importReport = json(imported);
     for (const role of ROLES) {
@@ -92,8 +92,15 @@ describe('taskrunner-backfill plan, import, verify', () => {
     expect(text.stdout).toContain('14 ignored');
   });
 
-  it('verify after the import: exit 0, every record present, readable summary on stdout', async () => {
-    const result = await cli(['verify', '--source', source, '--uri', t.uri]);
+  it('verify after the import: the 15 rejected source records fail it until they are accepted', async () => {
+    const unaccepted = await cli(['verify', '--source', source, '--uri', t.uri, '--quiet']);
+    expect(unaccepted.code, unaccepted.stderr).toBe(3);
+    expect(unaccepted.stdout).toMatch(/^15 source record\(s\) are not in the database: rejected and not accepted: .*invalid-json/m);
+    expect(unaccepted.stdout).toMatch(/^FAILED: 0 missing, 0 mismatched, 15 rejected and not accepted/m);
+  });
+
+  it('verify after the import, with the reviewed rejects accepted: exit 0, every record accounted for, readable summary on stdout', async () => {
+    const result = await cli(['verify', '--source', source, '--uri', t.uri, '--accept-rejections', path.join(work, 'rejects.ndjson')]);
     expect(result.code, result.stderr).toBe(0);
     expectPinoOnly(result.stderr);
     const lines = result.stdout.split('\n');
@@ -102,20 +109,29 @@ describe('taskrunner-backfill plan, import, verify', () => {
     const runsAt = lines.findIndex((line) => line.startsWith('Runs that are not clean'));
     expect(totalsAt).toBeGreaterThan(0);
     expect(runsAt).toBeGreaterThan(totalsAt);
-    expect(result.stdout).toMatch(/total\s+│ 88\s+│ 88\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│ 15\s+│/);
-    expect(lines.at(-2)).toMatch(/^PASSED/);
+    expect(result.stdout).toMatch(/total\s+│ 88\s+│ 88\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│ 15\s+│/);
+    expect(result.stdout).toMatch(/^15 source record\(s\) are not in the database: rejected and accepted as not imported: /m);
+    expect(lines.at(-2)).toMatch(/^PASSED: every source record is in the database or accepted as not imported/);
 
-    const asJson = json(await cli(['verify', '--source', source, '--uri', t.uri, '--json', '--quiet']));
-    expect(asJson).toMatchObject({ command: 'verify', passed: true, exitCode: 0, complete: true });
-    expect(asJson.totals).toMatchObject({ expected: 88, found: 88, missing: 0, mismatched: 0, extra: 0, keptNewer: 0, rejected: 15 });
+    const asJson = json(await cli(['verify', '--source', source, '--uri', t.uri, '--json', '--quiet', '--accept-rejections', path.join(work, 'rejects.ndjson')]));
+    expect(asJson).toMatchObject({ command: 'verify', passed: true, exitCode: 0, complete: true, unusedAcceptances: 0 });
+    expect(asJson.totals).toMatchObject({ expected: 88, found: 88, missing: 0, mismatched: 0, extra: 0, keptNewer: 0, rejected: 0, accepted: 15 });
+    expect(asJson.notInDatabase).toMatchObject({ total: 15, missing: 0, rejectedByReason: {} });
     // The ledger the import wrote is not a data collection: never counted as extra.
     expect(asJson.options.collections).toEqual(NAMES);
   });
 
-  it('--strict fails on the source rejections alone', async () => {
-    const result = await cli(['verify', '--source', source, '--uri', t.uri, '--strict', '--quiet']);
-    expect(result.code).toBe(3);
-    expect(result.stdout).toMatch(/FAILED: 0 missing, 0 mismatched/);
+  it('--strict fails on extra documents, which otherwise pass', async () => {
+    const accept = ['--accept-rejections', path.join(work, 'rejects.ndjson'), '--quiet'];
+    await t.db.collection('pack_run_logs').insertOne({ runId: 'run-7f3c', sequence: 999n, timestamp: new Date(), level: 'info', eventType: 'live', message: 'written by the service' });
+    try {
+      expect((await cli(['verify', '--source', source, '--uri', t.uri, ...accept])).code).toBe(0);
+      const result = await cli(['verify', '--source', source, '--uri', t.uri, '--strict', ...accept]);
+      expect(result.code).toBe(3);
+      expect(result.stdout).toMatch(/FAILED: 0 missing, 0 mismatched, 0 rejected and not accepted; 15 rejected and accepted as not imported, 1 extra/);
+    } finally {
+      await t.db.collection('pack_run_logs').deleteOne({ runId: 'run-7f3c', sequence: 999n });
+    }
   });
 
   it('after damage: exit 3, the damaged runs listed, Markdown and HTML reports written', async () => {
@@ -132,7 +148,7 @@ describe('taskrunner-backfill plan, import, verify', () => {
 
     const markdown = await readFile(markdownPath, 'utf8');
     expect(markdown).toContain('**Result: FAILED** (exit code 3)');
-    expect(markdown).toMatch(/\| \*\*total\*\* \| 88 \| 87 \| 1 \| 1 \| 0 \| 0 \| 15 \|/);
+    expect(markdown).toMatch(/\| \*\*total\*\* \| 88 \| 87 \| 1 \| 1 \| 0 \| 0 \| 15 \| 0 \|/);
     expect(markdown).toContain('### run-7f3c');
     expect(markdown).toContain('### deploy-2025-11-05-0017');
     expect(markdown).toContain('| **Tool** | taskrunner-backfill ');
@@ -147,11 +163,12 @@ describe('taskrunner-backfill plan, import, verify', () => {
     expect(page).toContain(report.startedAt as string);
     expect(page).not.toMatch(/<script|<link /);
     // Written atomically: no temp file left beside the reports.
-    expect((await readdir(work)).filter((name) => name !== 'config').sort()).toEqual(['source', 'verify.html', 'verify.md']);
+    expect((await readdir(work)).filter((name) => name !== 'config').sort()).toEqual(['rejects.ndjson', 'source', 'verify.html', 'verify.md']);
   });
 
   it('--run narrows the verification to the named runs', async () => {
-    const clean = await cli(['verify', '--source', source, '--uri', t.uri, '--quiet', '--json', '--run', 'nightly-scan-1187', '--run', 'run-e41d']);
+    const accept = ['--accept-rejections', path.join(work, 'rejects.ndjson')];
+    const clean = await cli(['verify', '--source', source, '--uri', t.uri, '--quiet', '--json', '--run', 'nightly-scan-1187', '--run', 'run-e41d', ...accept]);
     expect(clean.code).toBe(0);
     expect(json(clean)).toMatchObject({ scope: { kind: 'runs', runIds: ['nightly-scan-1187', 'run-e41d'] }, runsChecked: 2 });
     const damaged = await cli(['verify', '--source', source, '--uri', t.uri, '--quiet', '--run', 'run-7f3c']);

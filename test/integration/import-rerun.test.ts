@@ -81,7 +81,7 @@ describe('re-running an import', () => {
 
     // Reading and comparing everything finds every stored record unchanged.
     const third = await importInto(t, SAMPLE, COMPARE_ALL);
-    expect(third.totals).toEqual({ inserted: 0, updated: 0, unchanged: 88, keptNewer: 0, conflict: 0, rejected: 15 });
+    expect(third.totals).toEqual({ inserted: 0, updated: 0, unchanged: 88, keptNewer: 0, conflict: 0, rejected: 15, accepted: 0 });
     const afterThird = await dumpDatabase(t.db);
     expect(dumpText(afterThird)).toBe(dumpText(before));
     expect(sameBytes(afterThird, before)).toBe(true);
@@ -222,7 +222,7 @@ describe('re-running an import', () => {
     const source = await tree();
     expect((await importInto(t, source.root, COMPARE_ALL)).totals.inserted).toBe(5);
     const rerun = await importInto(t, source.root, COMPARE_ALL);
-    expect(rerun.totals).toEqual({ inserted: 0, updated: 0, unchanged: 5, keptNewer: 0, conflict: 0, rejected: 0 });
+    expect(rerun.totals).toEqual({ inserted: 0, updated: 0, unchanged: 5, keptNewer: 0, conflict: 0, rejected: 0, accepted: 0 });
   });
 
   it.each([

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport } from '../../src/pipeline/run-import.js';
+import { RejectionAcceptance } from '../../src/report/rejection-acceptance.js';
 import { runVerify, type VerifyOptions } from '../../src/pipeline/run-verify.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../../src/report/types.js';
 import type { RunVerification, VerifyCounts, VerifyReport } from '../../src/report/verify-report.js';
@@ -50,14 +51,23 @@ function where(report: VerifyReport, kind: keyof VerifyCounts): string[] {
 let t: TestDb;
 let source: string;
 let expected: Expected;
+/** The import's rejections, as an operator who reviewed its --rejects file accepts them. */
+let reviewed: RejectionAcceptance;
 
 beforeAll(async () => {
   expected = JSON.parse(await readFile(path.join(REPO, 'fixtures/sample.expected.json'), 'utf8')) as Expected;
   source = await mkdtemp(path.join(tmpdir(), 'verify-import-'));
   await cp(SAMPLE, source, { recursive: true });
   t = await openTestDb('verify_import', { useBigInt64: true });
-  const imported = await runImport({ ...options(source), concurrency: 2, overwrite: false }, { db: t.db, serverLabel: 'test', logger: pino({ level: 'silent' }) });
+  const rejects: string[] = [];
+  const imported = await runImport(
+    { ...options(source), concurrency: 2, overwrite: false },
+    { db: t.db, serverLabel: 'test', logger: pino({ level: 'silent' }), onRejection: (rejection) => rejects.push(JSON.stringify(rejection)) },
+  );
   expect(imported.complete).toBe(true);
+  const parsed = RejectionAcceptance.parse(rejects.join('\n'));
+  if ('error' in parsed) throw new Error(parsed.error);
+  reviewed = parsed;
 });
 
 afterAll(async () => {
@@ -71,10 +81,18 @@ describe('verify after a clean import of fixtures/sample', () => {
     report = await runVerify(options(source), { db: t.db, serverLabel: 'test' });
   });
 
-  it('reports every record present and exits 0', () => {
+  it('fails on the rejected source records until they are accepted, then passes', async () => {
+    expect(report.passed).toBe(false);
+    expect(report.exitCode).toBe(3);
+    expect(report.notInDatabase).toMatchObject({ total: 15, missing: 0, acceptedByReason: {} });
+    const accepted = await runVerify({ ...options(source), acceptance: reviewed }, { db: t.db, serverLabel: 'test' });
+    expect(accepted).toMatchObject({ passed: true, exitCode: 0, unusedAcceptances: 0 });
+    expect(accepted.totals).toMatchObject({ rejected: 0, accepted: 15, missing: 0 });
+    expect(accepted.notInDatabase).toMatchObject({ total: 15, rejectedByReason: {} });
+  });
+
+  it('reports every record present', () => {
     expect(report.complete).toBe(true);
-    expect(report.passed).toBe(true);
-    expect(report.exitCode).toBe(0);
     for (const role of COLLECTION_ROLES) {
       const counts = report.collections[role];
       expect(counts.name).toBe(NAMES[role]);
@@ -105,7 +123,7 @@ describe('verify after a clean import of fixtures/sample', () => {
     expect(ambiguous.notes.join(' ')).toContain('ci/a, ci:a');
   });
 
-  it('fails with --strict only because of the rejections', async () => {
+  it('fails on the rejections alone, with or without --strict', async () => {
     const strict = await runVerify(options(source, { strict: true }), { db: t.db, serverLabel: 'test' });
     expect(strict.totals.missing + strict.totals.mismatched).toBe(0);
     expect(strict.passed).toBe(false);
@@ -161,8 +179,14 @@ describe('verify after damage in the database and in the source', () => {
     expect(report.passed).toBe(false);
     expect(report.exitCode).toBe(3);
     expect(report.totals).toMatchObject({ missing: 1, mismatched: 2, keptNewer: 1, extra: 1 + 1 + 1 + 1 + 2, rejected: 16 });
-    // Failing runs first, then runs with extra or newer documents, then rejections only.
-    expect(report.runs.slice(0, 4).map((run) => run.runId)).toEqual(['run-0b2e', 'run-7f3c', 'deploy-2025-11-05-0017', 'nightly-scan-1187']);
+    // Failing runs first (missing, mismatched or rejected records), then runs with extra or newer documents only.
+    const failing = (run: VerifyReport['runs'][number]): boolean =>
+      COLLECTION_ROLES.some((role) => run.collections[role].missing + run.collections[role].mismatched + run.collections[role].rejected > 0);
+    const firstNotFailing = report.runs.findIndex((run) => !failing(run));
+    expect(report.runs.slice(firstNotFailing).every((run) => !failing(run))).toBe(true);
+    // nightly-scan-1187 has an extra artifact and a rejected approval: failing.
+    expect(report.runs.slice(0, firstNotFailing).map((run) => run.runId)).toEqual(expect.arrayContaining(['run-0b2e', 'run-7f3c', 'nightly-scan-1187']));
+    expect(report.runs.slice(firstNotFailing).map((run) => run.runId)).toEqual(['deploy-2025-11-05-0017']);
   });
 
   it('reports the deleted log entry as missing at its run', () => {
@@ -226,7 +250,7 @@ describe('verify after damage in the database and in the source', () => {
     }
   });
 
-  it('extras and rejections alone do not fail; --run scopes the verdict', async () => {
+  it('extras alone do not fail (only with --strict); --run scopes the verdict', async () => {
     const onlyExtras = await runVerify(options(source, { runIds: ['deploy-2025-11-05-0017', 'ghost-run'] }), { db: t.db, serverLabel: 'test' });
     expect(onlyExtras.scope).toEqual({ kind: 'runs', runIds: ['deploy-2025-11-05-0017', 'ghost-run'] });
     expect(onlyExtras.runsChecked).toBe(1);

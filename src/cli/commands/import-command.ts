@@ -11,6 +11,7 @@ import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { createRunOutput } from '../run-output.js';
+import { loadAcceptance } from '../accept-rejections.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
@@ -48,6 +49,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const source = requireSource(config);
   const { uri, database } = requireDatabase(config);
   await assertSourceDirectory(source);
+  const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'import progress' } });
   const { logger, progress } = output;
   logConfigSources(logger, config);
@@ -61,7 +63,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const rejectsFile = rejectsPath ? createWriteStream(rejectsPath, { flags: 'w' }) : undefined;
   const onRejection = (rejection: Rejection): void => {
     rejectsFile?.write(`${JSON.stringify(rejection)}\n`);
-    if (args.strict) strictStop.abort();
+    if (args.strict && !rejection.accepted) strictStop.abort();
   };
   try {
     logger.info({ source, database, server: connection.serverLabel }, 'import starting');
@@ -69,6 +71,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
       {
         ...config,
         source,
+        ...(acceptance ? { acceptance } : {}),
         partition: args.partition === undefined ? WHOLE_SOURCE : parsePartition(args.partition),
         useLedger: args.ledger !== false,
         leaseTtlMs: leaseTtlMs(args.leaseTtlSeconds),

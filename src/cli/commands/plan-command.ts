@@ -4,6 +4,7 @@ import type { CliIo } from '../cli-io.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireSource, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
+import { loadAcceptance } from '../accept-rejections.js';
 
 export interface PlanArgs extends CommonArgs {
   json: boolean;
@@ -20,7 +21,8 @@ export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   const { logger } = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: [] });
   logConfigSources(logger, config);
   logger.info({ source }, 'plan starting (dry run; no database is touched)');
-  const report = await runPlan({ ...config, source });
+  const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
+  const report = await runPlan({ ...config, source, ...(acceptance ? { acceptance } : {}) });
   io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));
   return report.exitCode;
 }

@@ -15,6 +15,7 @@ import { connect } from '../connect.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
+import { loadAcceptance } from '../accept-rejections.js';
 
 export interface VerifyArgs extends CommonArgs {
   json: boolean;
@@ -61,6 +62,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
   const render = reportPath ? reportRenderer(reportPath, source) : undefined;
   if (reportPath) await assertWritableDirectory(path.dirname(reportPath));
   await assertSourceDirectory(source);
+  const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
 
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
   const { logger, progress } = output;
@@ -69,7 +71,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
   try {
     logger.info({ source, database, server: connection.serverLabel }, 'verify starting (read-only)');
     const report = await runVerify(
-      { ...config, source, strict: args.strict ?? false, ...(runIds ? { runIds } : {}), ...(sample === undefined ? {} : { sample }) },
+      { ...config, source, strict: args.strict ?? false, ...(acceptance ? { acceptance } : {}), ...(runIds ? { runIds } : {}), ...(sample === undefined ? {} : { sample }) },
       { db: connection.db, serverLabel: connection.serverLabel, logger, ...(progress ? { progress } : {}), ...(io.signal ? { signal: io.signal } : {}) },
     );
     if (reportPath && render) {
