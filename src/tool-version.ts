@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE } from './runtime/installation.js';
 
 export const TOOL_NAME = 'taskrunner-backfill';
 
-/** The package version, found by walking up from this file (works from src/ and from dist/src/). */
-export const TOOL_VERSION: string = (() => {
+/**
+ * The package version: fixed at build time in the single-file bundle (which has no package.json
+ * beside it), else found by walking up from this file to the package.json (works from src/, from
+ * dist/src/ and from an installed package).
+ */
+export const TOOL_VERSION: string = BUNDLE ? BUNDLE.version : versionFromPackageJson();
+
+function versionFromPackageJson(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
@@ -18,4 +25,4 @@ export const TOOL_VERSION: string = (() => {
     if (parent === dir) return '0.0.0-unknown';
     dir = parent;
   }
-})();
+}

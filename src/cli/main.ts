@@ -18,12 +18,21 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const exitCode = await runCli(process.argv.slice(2), {
+// No top-level await: the single executable runs this file bundled as CommonJS, which has none.
+runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
   lines,
-});
-process.exitCode = exitCode;
+}).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    // runCli maps every error to an exit code; reaching this is a bug in it.
+    process.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

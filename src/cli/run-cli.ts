@@ -6,6 +6,7 @@ import { importCommand, importOptions, type ImportArgs } from './commands/import
 import { planCommand, type PlanArgs } from './commands/plan-command.js';
 import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify-command.js';
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
+import { selfCheckCommand, selfCheckOptions, type SelfCheckArgs } from './commands/self-check-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { scrub, secretsOf } from '../config/redact.js';
@@ -50,6 +51,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       (y) => statusOptions(y),
       async (args) => {
         exitCode = await statusCommand(args as unknown as StatusArgs, io);
+      },
+    )
+    .command(
+      'self-check',
+      'Check this installation: version, runtime (Node.js or the single executable), a worker thread round trip; touches no database',
+      (y) => selfCheckOptions(y),
+      async (args) => {
+        exitCode = await selfCheckCommand(args as unknown as SelfCheckArgs, io);
       },
     )
     .demandCommand(1, 'Name a command: import, plan, verify or status.')

@@ -1,0 +1,22 @@
+/**
+ * The worker threads the tool can start, by name: one module each under `src/runtime/workers/`.
+ * `startWorker` loads them from dist/ under Node.js; the bundler (scripts/build-single-executable.ts)
+ * bundles each one on its own and embeds it in the single executable. Add an entry here and the
+ * module, and both work.
+ */
+export const WORKER_ENTRIES = {
+  /** A round trip used by `self-check` (and its tests): proves workers start in this installation. */
+  'self-check': 'self-check-worker',
+} as const;
+
+export type WorkerEntry = keyof typeof WORKER_ENTRIES;
+
+/** The module file of an entry, relative to src/runtime/workers/ (without extension). */
+export function workerModule(entry: WorkerEntry): string {
+  return WORKER_ENTRIES[entry];
+}
+
+/** Where the bundler puts an entry's bundle, relative to the main bundle; also its asset key in the single executable. */
+export function workerBundlePath(entry: WorkerEntry): string {
+  return `workers/${WORKER_ENTRIES[entry]}.cjs`;
+}
