@@ -14,6 +14,7 @@ export type RuntimeErrorCode =
   | 'CONFIG_UNREADABLE'
   | 'DB_CONNECT_FAILED'
   | 'DB_AUTH_FAILED'
+  | 'DRIVER_MODULE_MISSING'
   | 'DB_WRITE_FAILED'
   | 'DB_UNAVAILABLE'
   | 'LEASE_HELD'

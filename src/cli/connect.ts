@@ -1,7 +1,8 @@
-import { MongoClient, MongoParseError, type Db } from 'mongodb';
+import { MongoClient, MongoMissingDependencyError, MongoParseError, type Db } from 'mongodb';
 import { BackfillRuntimeError, UsageError } from '../errors.js';
 import { redactConnectionString, scrub, secretsOf } from '../config/redact.js';
 import { isAuthError } from '../write/server-errors.js';
+import { isSingleExecutable } from '../runtime/installation.js';
 
 export interface Connection {
   client: MongoClient;
@@ -44,10 +45,28 @@ export async function connect(
   } catch (error) {
     await client.close().catch(() => undefined);
     const message = scrub((error as Error).message, secrets);
+    const missing = missingDriverModule(error);
+    if (missing) {
+      const remedy = isSingleExecutable()
+        ? `The single executable holds none of the MongoDB driver's optional modules: for this connection run the npm package (Node.js >= 20.19) with ${missing.dependencyName} installed beside it`
+        : `Install it where taskrunner-backfill is installed (npm install ${missing.dependencyName})`;
+      throw new BackfillRuntimeError('DRIVER_MODULE_MISSING', `connecting to ${redactConnectionString(uri)} needs a module this installation does not have: ${scrub(missing.message, secrets)}. ${remedy}.`, { cause: error });
+    }
     if (isAuthError(error) || /auth/i.test(message)) {
       throw new BackfillRuntimeError('DB_AUTH_FAILED', `authentication to ${redactConnectionString(uri)} failed: ${message}. Check the user, password and authSource.`);
     }
     throw new BackfillRuntimeError('DB_CONNECT_FAILED', `cannot reach ${redactConnectionString(uri)}: ${message}. Check the host, port, TLS options and that the server is running.`);
   }
   return { client, db, serverLabel: redactConnectionString(uri) };
+}
+
+/**
+ * The driver's "optional module not found" error (kerberos for GSSAPI, snappy or zstd compression,
+ * socks, the AWS and GCP credential modules, client-side encryption), wherever it sits in the cause chain.
+ */
+function missingDriverModule(error: unknown): MongoMissingDependencyError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (current instanceof MongoMissingDependencyError) return current;
+  }
+  return undefined;
 }

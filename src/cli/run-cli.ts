@@ -19,6 +19,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT_CODES.ok;
   const parser = yargs([...argv])
     .scriptName('taskrunner-backfill')
+    // English like every other message of the tool, and the same from the npm package and the
+    // single executable (which has no yargs locale files to follow LANG with).
+    .locale('en')
     .version(TOOL_VERSION)
     .usage('$0 <command> [options]\n\nMoves Task Runner pack-run history from the filesystem provider into MongoDB.')
     .command(
