@@ -77,6 +77,8 @@ export async function loadConfig(args: CommonArgs, env: NodeJS.ProcessEnv, cwd: 
     overwrite: args.overwrite,
     logsRetentionDays: args.logsRetentionDays,
     ledgerCollection: args.ledgerCollection,
+    partition: args.partition,
+    partitions: args.partitions,
   };
   const config = resolveConfig(cli, env, files, cwd);
   const origin = { ...config.origin, files: config.origin?.files ?? [], notes, ...(environment ? { environment: `${environment.name} (${environment.from})` } : {}) };

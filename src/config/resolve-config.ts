@@ -28,6 +28,17 @@ export interface CliOptions {
   overwrite?: boolean;
   logsRetentionDays?: number;
   ledgerCollection?: string;
+  /** `--partition`: `K/N`, or `auto` (K from the Kubernetes Indexed Job's JOB_COMPLETION_INDEX). */
+  partition?: string;
+  /** `--partitions N`: the count for `--partition auto`. */
+  partitions?: number | string;
+}
+
+/** A setting as given, with where it came from; interpreted later by the one command that uses it. */
+export interface GivenSetting {
+  value: unknown;
+  /** `--partition`, `the environment variable TaskRunnerBackfill__Partition`, `TaskRunnerBackfill:Partition in FILE`. */
+  from: string;
 }
 
 /** The one configuration of a run, resolved once and frozen. */
@@ -45,6 +56,11 @@ export interface BackfillConfig {
   maxLineBytes: number;
   overwrite: boolean;
   logsRetentionDays?: number;
+  /**
+   * `--partition` and `--partitions` as given: only the import reads them (config/partition-option.ts),
+   * so a pod's `TaskRunnerBackfill__Partition=auto` never troubles a `verify` run in that pod.
+   */
+  partitioning?: { partition?: GivenSetting; partitions?: GivenSetting };
   /** Where the settings came from (the CLI logs it). */
   origin?: ConfigOrigin;
 }
@@ -145,10 +161,17 @@ export function resolveConfig(
       ...(dbSetting ? { database: dbSetting.from } : database !== undefined ? { database: 'the connection string' } : {}),
     }),
   };
-  const retention = pick<number>('logsRetentionDays');
-  if (retention !== undefined) {
+  const retentionSetting = pick<number | string>('logsRetentionDays');
+  if (retentionSetting !== undefined) {
+    // A number in a file or on the command line; text in an environment variable.
+    const retention = typeof retentionSetting === 'string' && retentionSetting.trim() !== '' ? Number(retentionSetting) : retentionSetting;
     if (!(typeof retention === 'number' && retention > 0)) throw new UsageError('--logs-retention-days must be a positive number');
     config.logsRetentionDays = retention;
+  }
+  const partition = sourceOf('partition');
+  const partitions = sourceOf('partitions');
+  if (partition !== undefined || partitions !== undefined) {
+    config.partitioning = Object.freeze({ ...(partition ? { partition } : {}), ...(partitions ? { partitions } : {}) });
   }
   const collectionNames = Object.values(config.collections);
   if (new Set(collectionNames).size !== collectionNames.length) {
@@ -202,6 +225,8 @@ const TOOL_KEYS: ReadonlyArray<[string, string]> = [
   ['MaxLineBytes', 'maxLineBytes'],
   ['LedgerCollection', 'ledgerCollection'],
   ['LogsRetentionDays', 'logsRetentionDays'],
+  ['Partition', 'partition'],
+  ['Partitions', 'partitions'],
 ];
 
 /** The files layered key by key (later wins, as in .NET), then read like one configuration. */
@@ -222,16 +247,27 @@ function settingsFromFiles(files: readonly ConfigFileText[], cwd: string): Layer
   return layer;
 }
 
-/** `TaskRunner__Storage__Mongo__ConnectionString`, `Worker__Storage__Mongo__...` (any case), as .NET's environment provider reads them. */
+/**
+ * `TaskRunner__Storage__Mongo__ConnectionString`, `Worker__Storage__Mongo__...` and the importer's
+ * own `TaskRunnerBackfill__BatchSize`, `TaskRunnerBackfill__Partition`, ... (any case), as .NET's
+ * environment provider reads them. A relative `TaskRunnerBackfill__Source` is relative to the
+ * working directory.
+ */
 function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): Layer {
   const byPath = new Map<string, { name: string; value: string }>();
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== '') byPath.set(name.replace(/__/g, ':').toLowerCase(), { name, value });
   }
-  return mongoSettings((key) => {
+  const lookup = (key: string): { value: unknown; from: string } | undefined => {
     const variable = byPath.get(key.toLowerCase());
     return variable ? { value: variable.value, from: `the environment variable ${variable.name}` } : undefined;
-  }, 'environment');
+  };
+  const layer = mongoSettings(lookup, 'environment');
+  for (const [key, option] of TOOL_KEYS) {
+    const setting = lookup(`TaskRunnerBackfill:${key}`);
+    if (setting) layer.values.set(option, setting);
+  }
+  return layer;
 }
 
 /**

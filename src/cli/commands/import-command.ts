@@ -14,8 +14,8 @@ import { createRunOutput } from '../run-output.js';
 import { loadAcceptance } from '../accept-rejections.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
-import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
-import { parsePartition } from '../../ledger/partition.js';
+import { resolvePartition } from '../../config/partition-option.js';
+import { partitionLabel } from '../../ledger/ledger-types.js';
 
 export interface ImportArgs extends CommonArgs {
   json: boolean;
@@ -26,7 +26,6 @@ export interface ImportArgs extends CommonArgs {
   strict?: boolean;
   tlsCaFile?: string;
   tlsCertificateKeyFile?: string;
-  partition?: string;
   ledger?: boolean;
   leaseTtlSeconds?: number;
 }
@@ -38,7 +37,8 @@ export function importOptions<T>(yargs: Argv<T>) {
     .option('logs-retention-days', { type: 'number', describe: 'Make the pack_run_logs timestamp index a TTL index with this retention (spec: disabled by default)' })
     .option('rejects', { type: 'string', describe: 'Write every rejected record as one NDJSON line to this file (must be outside --source)' })
     .option('strict', { type: 'boolean', default: false, describe: 'Stop at the first rejection (exit 3)' })
-    .option('partition', { type: 'string', describe: 'K/N: import only the runs whose runId hashes to partition K of N (run N processes, one per K, to share a large backfill)' })
+    .option('partition', { type: 'string', describe: 'K/N: import only the runs whose runId hashes to partition K of N (run N processes, one per K, to share a large backfill); auto: partition JOB_COMPLETION_INDEX+1 of --partitions N (in a Kubernetes Indexed Job)' })
+    .option('partitions', { type: 'number', describe: 'N for --partition auto: the Indexed Job\'s completions' })
     .option('ledger', { type: 'boolean', default: true, describe: 'Remember finished files and skip them on the next run (--no-ledger reads and compares everything)' })
     .option('lease-ttl-seconds', { type: 'number', default: 60, describe: 'How long the import lease outlives a holder that died (another import waits this long at most)' });
 }
@@ -48,6 +48,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const config = await loadConfig(args, io.env, io.cwd);
   const source = requireSource(config);
   const { uri, database } = requireDatabase(config);
+  const partition = resolvePartition(config.partitioning ?? {}, io.env);
   await assertSourceDirectory(source);
   const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'import progress' } });
@@ -66,13 +67,13 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
     if (args.strict && !rejection.accepted) strictStop.abort();
   };
   try {
-    logger.info({ source, database, server: connection.serverLabel }, 'import starting');
+    logger.info({ source, database, server: connection.serverLabel, ...(partition.count > 1 ? { partition: partitionLabel(partition) } : {}) }, 'import starting');
     const report = await runImport(
       {
         ...config,
         source,
         ...(acceptance ? { acceptance } : {}),
-        partition: args.partition === undefined ? WHOLE_SOURCE : parsePartition(args.partition),
+        partition,
         useLedger: args.ledger !== false,
         leaseTtlMs: leaseTtlMs(args.leaseTtlSeconds),
       },

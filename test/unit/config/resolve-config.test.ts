@@ -120,3 +120,19 @@ describe('the .NET environment name', () => {
     expect(() => dotnetEnvironment('../etc', {})).toThrow(UsageError);
   });
 });
+
+describe('the importer\'s own settings from the environment (TaskRunnerBackfill__*)', () => {
+  it('reads every TaskRunnerBackfill key in the .NET form, any case; flags win, files lose', () => {
+    const env = { TaskRunnerBackfill__BatchSize: '250', taskrunnerbackfill__enumstyle: 'pascal', TaskRunnerBackfill__Source: 'data', TaskRunnerBackfill__LogsRetentionDays: '30' };
+    const files = [file('conf/appsettings.json', { TaskRunnerBackfill: { BatchSize: 10, Concurrency: 2, Source: 'tree' } })];
+    const config = resolveConfig({ concurrency: 8 }, env, files, CWD);
+    expect(config).toMatchObject({ batchSize: 250, enumStyle: 'pascal', concurrency: 8, source: '/work/data', logsRetentionDays: 30 });
+    expect(resolveConfig({ batchSize: 5 }, env, files, CWD).batchSize).toBe(5);
+    expect(resolveConfig({}, {}, files, CWD)).toMatchObject({ batchSize: 10, source: '/work/conf/tree' });
+  });
+
+  it('a bad value from the environment is a usage error', () => {
+    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__BatchSize: 'many' }, [], CWD))).toContain('--batch-size must be a whole number of at least 1');
+    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__LogsRetentionDays: 'forever' }, [], CWD))).toContain('--logs-retention-days must be a positive number');
+  });
+});
