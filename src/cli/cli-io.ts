@@ -6,4 +6,6 @@ export interface CliIo {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM by main; never by tests unless they want to. */
   signal?: AbortSignal;
+  /** Where a missing password is read from, only when it and stderr are terminals; none by default. */
+  stdin?: NodeJS.ReadStream;
 }

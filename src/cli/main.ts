@@ -20,5 +20,6 @@ const exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
+  stdin: process.stdin,
 });
 process.exitCode = exitCode;
