@@ -33,10 +33,11 @@ export async function completeCredentials(uri: string, io: CliIo): Promise<strin
  * one character, Ctrl-U the line; Ctrl-C or Ctrl-D on an empty line cancels.
  */
 function readHidden(stdin: NodeJS.ReadStream, out: NodeJS.WritableStream, prompt: string): Promise<string> {
-  out.write(prompt);
+  // Echo goes off before the prompt shows: anything typed (or pasted) once it is visible stays hidden.
   const wasRaw = stdin.isRaw;
   stdin.setRawMode(true);
   stdin.resume();
+  out.write(prompt);
   return new Promise((resolve, reject) => {
     let bytes: number[] = [];
     const finish = (error?: Error): void => {
