@@ -25,5 +25,6 @@ const exitCode = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: controller.signal,
   lines,
+  stdin: process.stdin,
 });
 process.exitCode = exitCode;

@@ -122,7 +122,7 @@ describe('the import lease', () => {
     for (const bad of [['abc'], ['5', '--lease-ttl-seconds', '60'], ['-3']]) {
       const result = await runCli(importArgs(tree.root, t.uri, t.dbName, ['--lease-ttl-seconds', ...bad]));
       expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toContain('--lease-ttl-seconds must be one positive number of seconds');
+      expect(result.stderr).toContain('--lease-ttl-seconds must be one whole number from 5 to 86,400 seconds');
     }
     expect(await t.db.collection(LEDGER).countDocuments({})).toBe(0);
   }, 30_000);
