@@ -20,7 +20,7 @@ import { readSourceRecords, type FilePosition, type LogCheckpoint, type ReadHook
 import { DEFAULT_LEASE_TTL_MS, LedgerStore, verifiedPrefixHash } from '../ledger/ledger-store.js';
 import { LeaseKeeper } from '../ledger/lease-keeper.js';
 import { WHOLE_SOURCE, partitionLabel, type LedgerFileEntry, type LedgerSession, type OrphanMarker, type Partition } from '../ledger/ledger-types.js';
-import { UsageError } from '../errors.js';
+import { validateLeaseTtlMs } from '../config/limits.js';
 import { quoteName } from '../normalize/record-key.js';
 import type { RunIdIndex } from '../normalize/run-id-file-names.js';
 import { fileStem } from '../scan/find-source-files.js';
@@ -74,7 +74,8 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const tally = new ImportTally(undefined, deps.onRejection, options.acceptance);
-  const leaseTtlMs = checkedLeaseTtlMs(options.leaseTtlMs);
+  // Checked here too (not only by the CLI): timers and dates are computed from it.
+  const leaseTtlMs = options.leaseTtlMs === undefined ? DEFAULT_LEASE_TTL_MS : validateLeaseTtlMs(options.leaseTtlMs);
   // The source is scanned while the database is prepared (schema, lease, ledger): both take a
   // noticeable part of an unchanged re-run. The handler only keeps a failed scan from counting as
   // unhandled before it is awaited below.
@@ -226,17 +227,6 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
 function sameAttribution(entry: LedgerFileEntry | undefined, attributedRunId: string | null | undefined): boolean {
   if (attributedRunId === undefined) return true;
   return attributedRunId !== null && entry?.runId === attributedRunId;
-}
-
-/** Lease lifetimes the lease keeper can compute timers and dates from safely. */
-const LEASE_TTL_RANGE_MS = { min: 1_000, max: 7 * 24 * 3_600_000 } as const;
-
-function checkedLeaseTtlMs(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_LEASE_TTL_MS;
-  if (!Number.isFinite(value) || value < LEASE_TTL_RANGE_MS.min || value > LEASE_TTL_RANGE_MS.max) {
-    throw new UsageError(`leaseTtlMs must be between ${LEASE_TTL_RANGE_MS.min} and ${LEASE_TTL_RANGE_MS.max} (got ${String(value)})`);
-  }
-  return value;
 }
 
 /**

@@ -253,16 +253,19 @@ describe('a --report that cannot be written keeps the verify result (issue 10, f
     expect(JSON.parse(failed.stdout)).toMatchObject({ passed: false, exitCode: 3, reportFile: { path: report, written: false } });
     expect(messages(failed.stderr)).toEqual([expect.stringMatching(/^taskrunner-backfill: \[REPORT_WRITE_FAILED\] cannot write --report .*cutover\.md: EFBIG/)]);
 
-    const imported = await cli(['import', '--source', src, '--uri', t.uri, '--quiet']);
+    // The sample's deliberate rejections, reviewed and accepted, so that the comparison passes.
+    const reviewed = path.join(dir, 'reviewed-rejects.ndjson');
+    const imported = await cli(['import', '--source', src, '--uri', t.uri, '--quiet', '--rejects', reviewed]);
     expect(imported.code, imported.stderr).toBe(3);
+    const accept = ['--accept-rejections', reviewed];
 
     // The comparison passes, the report cannot be written: exit 1, the summary still on stdout.
-    const text = await verify([], 1);
+    const text = await verify(accept, 1);
     expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toMatch(/^PASSED/m);
     expect(messages(text.stderr)).toEqual([expect.stringMatching(/\[REPORT_WRITE_FAILED\].*EFBIG.*the summary above is complete/)]);
     expect(text.stderr).not.toMatch(/internal error|\n\s+at /);
-    const json = await verify(['--json'], 1);
+    const json = await verify(['--json', ...accept], 1);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ passed: true, exitCode: 1, reportFile: { written: false } });
     expect(await readdir(out)).toEqual([]);
@@ -270,13 +273,13 @@ describe('a --report that cannot be written keeps the verify result (issue 10, f
     // A full device reached through a link (devices are written directly): ENOSPC, same handling.
     const full = path.join(dir, 'full.md');
     await symlink('/dev/full', full);
-    const onFull = await cli(['verify', '--source', src, '--uri', t.uri, '--quiet', '--json', '--report', full]);
+    const onFull = await cli(['verify', '--source', src, '--uri', t.uri, '--quiet', '--json', '--report', full, ...accept]);
     expect(onFull.code).toBe(1);
     expect(JSON.parse(onFull.stdout)).toMatchObject({ passed: true, reportFile: { written: false } });
     expect(messages(onFull.stderr)).toEqual([expect.stringMatching(/\[REPORT_WRITE_FAILED\] cannot write --report .*full\.md: ENOSPC/)]);
 
     // And without a limit the report is written, atomically, and the summary says so.
-    const written = await verify(['--json']);
+    const written = await verify(['--json', ...accept]);
     expect(written.code, written.stderr).toBe(0);
     expect(JSON.parse(written.stdout)).toMatchObject({ passed: true, exitCode: 0, reportFile: { path: report, written: true } });
     expect(await readFile(report, 'utf8')).toContain('**Result: PASSED**');
