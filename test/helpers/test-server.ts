@@ -184,13 +184,19 @@ class Tail {
 function runCommand(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; uid?: number; gid?: number },
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; spawnError?: Error }> {
   return new Promise((resolve) => {
     const tail = new Tail(6000);
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(cmd, args, {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+        ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+      });
     } catch (e) {
       resolve({ code: null, signal: null, output: '', spawnError: e as Error });
       return;
@@ -226,7 +232,7 @@ function trackChild(child: ChildProcess, kind: ChildKind, dataDir: string): void
 }
 
 /** True when `pid` no longer runs (gone, or a zombie nobody reaped yet). Linux /proc. */
-function processGone(pid: number): boolean {
+export function processGone(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return /^\d+ \(.*\) [ZX]/s.test(stat);
@@ -359,11 +365,17 @@ async function makeOwnedTempDir(prefix: string): Promise<string> {
 async function sweepStaleTempDirs(log: (line: string) => void): Promise<void> {
   if (swept) return;
   swept = true;
+  await removeStaleTempDirs(log);
+}
+
+/** Removes now the temp folders whose marked owner process no longer runs; returns them. */
+export async function removeStaleTempDirs(log: (line: string) => void = defaultLog): Promise<string[]> {
+  const removed: string[] = [];
   let names: string[];
   try {
     names = await readdir(tmpdir());
   } catch {
-    return;
+    return removed;
   }
   for (const name of names) {
     if (!TEMP_PREFIXES.some((p) => name.startsWith(p))) continue;
@@ -377,7 +389,9 @@ async function sweepStaleTempDirs(log: (line: string) => void): Promise<void> {
     if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !processGone(owner)) continue;
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     log(`removed ${dir}, left behind by process ${owner} (no longer running)`);
+    removed.push(dir);
   }
+  return removed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,13 +537,29 @@ async function postgresOsUser(): Promise<OsUser | undefined> {
   return { name, uid: Number(uid.output.trim()), gid: Number(gid.output.trim()) };
 }
 
-/** `cmd args` as `user` when given: setpriv keeps the pid (it execs), unlike runuser/su. */
-function asUser(user: OsUser | undefined, cmd: string, args: string[], pdeathsig?: NodeJS.Signals): { cmd: string; args: string[] } {
+let setprivAvailable: Promise<boolean> | undefined;
+/** util-linux's setpriv (essential on Debian); without it, spawn's uid/gid and the exit hooks do. */
+function hasSetpriv(): Promise<boolean> {
+  setprivAvailable ??= runCommand('setpriv', ['--version'], { timeoutMs: 10_000 }).then((r) => !r.spawnError && r.code === 0);
+  return setprivAvailable;
+}
+
+/**
+ * `cmd args` as `user` when given, with a parent-death signal when asked. setpriv execs, so the
+ * pid is the command's own (runuser/su would sit in between and swallow a SIGKILL).
+ */
+async function asUser(
+  user: OsUser | undefined,
+  cmd: string,
+  args: string[],
+  pdeathsig?: NodeJS.Signals,
+): Promise<{ cmd: string; args: string[]; spawnOpts: { uid?: number; gid?: number } }> {
+  if (!(await hasSetpriv())) return { cmd, args, spawnOpts: user ? { uid: user.uid, gid: user.gid } : {} };
   const setprivArgs: string[] = [];
   if (pdeathsig) setprivArgs.push('--pdeathsig', pdeathsig);
   if (user) setprivArgs.push('--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups');
-  if (setprivArgs.length === 0) return { cmd, args };
-  return { cmd: 'setpriv', args: [...setprivArgs, '--', cmd, ...args] };
+  if (setprivArgs.length === 0) return { cmd, args, spawnOpts: {} };
+  return { cmd: 'setpriv', args: [...setprivArgs, '--', cmd, ...args], spawnOpts: {} };
 }
 
 export interface PostgresHandle {
@@ -575,14 +605,14 @@ async function startPostgresOnce(
     'full_page_writes=off',
     'max_connections=200',
   ];
-  const { cmd, args } = asUser(
+  const { cmd, args, spawnOpts } = await asUser(
     user,
     join(bin, 'postgres'),
     ['-D', clusterDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
     // The kernel sends SIGQUIT (immediate shutdown) when the parent thread dies, even by kill -9.
     'SIGQUIT',
   );
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...spawnOpts });
   let ready = false;
   const readyWaiters: Array<() => void> = [];
   const onData = (d: Buffer): void => {
@@ -652,8 +682,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     }
     if (fresh) {
       const started = Date.now();
-      const { cmd, args } = asUser(user, join(bin, 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-      const res = await runCommand(cmd, args, { timeoutMs: 120_000, env: { ...process.env, LC_ALL: 'C' } });
+      const { cmd, args, spawnOpts } = await asUser(user, join(bin, 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+      const res = await runCommand(cmd, args, { timeoutMs: 120_000, env: { ...process.env, LC_ALL: 'C' }, ...spawnOpts });
       if (res.spawnError || res.code !== 0) {
         throw new Error(
           `initdb failed${user ? ` (as OS user ${user.name})` : ''}: ${res.spawnError ? errorMessage(res.spawnError) : res.output}`,
