@@ -14,6 +14,7 @@
  *          --repeat 3 (query timings: median of N) --keep (leave the probe databases)
  * It works in databases named probe_* and drops them at the end.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, ObjectId, type Db, type Document } from 'mongodb';
 import yargs from 'yargs';
@@ -39,6 +40,8 @@ const args = await yargs(process.argv.slice(2))
   .parseAsync();
 
 const log = (line: string): void => void process.stderr.write(`probe: ${line}\n`);
+/** The machine may be shared: timings mean little without the load they were taken under. */
+const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(' ');
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -390,7 +393,7 @@ async function updateCommandSizes(): Promise<void> {
     }
   };
   for (const size of [10, 25, 45, 48, 49, 50, 98, 99, 100, 500]) await trial(`update command with ${size} statements`, 1, size);
-  for (const size of [10, 12, 13, 24, 25]) await trial(`4 concurrent update commands of ${size} statements`, 4, size);
+  for (const size of [10, 13, 25, 40]) await trial(`4 concurrent update commands of ${size} statements`, 4, size);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,18 +454,21 @@ async function explainFind(db: Db, filter: Document): Promise<{ summary: string;
     const res = await db.command({ explain: { find: 'logs', filter }, verbosity: 'queryPlanner' });
     const notes: string[] = [];
     const walk = (v: unknown): void => {
+      if (typeof v === 'string') {
+        if (/\b(SCAN|SEARCH)\b/.test(v)) notes.push(v.replace(/^.*detail=/, ''));
+        return;
+      }
       if (Array.isArray(v)) return v.forEach(walk);
       if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
           if ((k === 'Node Type' || k === 'stage' || k === 'Index Name' || k === 'indexName') && typeof x === 'string') notes.push(x);
-          else if (typeof x === 'string' && /\b(SCAN|SEARCH)\b/.test(x)) notes.push(x.replace(/^.*detail=/, ''));
           else walk(x);
         }
       }
     };
     walk(res.queryPlanner ?? res);
     const text = notes.join(' > ');
-    const index = notes.length === 0 ? undefined : /Index Scan|Index Only Scan|Bitmap Index Scan|USING (INDEX|COVERING INDEX|PRIMARY KEY)|IXSCAN|IDHACK|EXPRESS/i.test(text);
+    const index = notes.length === 0 ? undefined : /Index Scan|Index Only Scan|Bitmap Index Scan|SEARCH .*USING|IXSCAN|IDHACK|EXPRESS/i.test(text);
     return { summary: text || '(no plan nodes)', index, pushdown: res.filterPushdown };
   } catch (e) {
     return { summary: `explain failed: ${errorText(e)}`, index: undefined, pushdown: undefined };
@@ -586,7 +592,7 @@ function printTable(): void {
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length), ['section', 'fact', 'result'][c]?.length ?? 0));
   const line = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
   const out: string[] = [];
-  out.push(`Server probe of ${handle ? handle.description : redactUri(uri)} (${new Date().toISOString()})`);
+  out.push(`Server probe of ${handle ? handle.description : redactUri(uri)} (${new Date().toISOString()}; load average at start ${loadAtStart}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   out.push(line(['section', 'fact', 'result']));
   out.push(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) out.push(line(r));
@@ -598,6 +604,7 @@ function printTable(): void {
     server: handle ? handle.description : redactUri(uri),
     backend: handle?.backend,
     measuredAt: new Date().toISOString(),
+    loadAverage: { start: loadAtStart, end: loadavg().map((l) => Number(l.toFixed(2))) },
     options: { docs: args.docs, small: args.small, perRun: args['per-run'], batchSize: args['batch-size'], concurrency: args.concurrency, repeat: args.repeat },
     facts: facts.map(({ section, fact, result, detail, value }) => ({ section, fact, result, detail, value })),
   };
