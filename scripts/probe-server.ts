@@ -41,7 +41,7 @@ const args = await yargs(process.argv.slice(2))
 
 const log = (line: string): void => void process.stderr.write(`probe: ${line}\n`);
 /** The machine may be shared: timings mean little without the load they were taken under. */
-const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(' ');
+const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)));
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -592,7 +592,7 @@ function printTable(): void {
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length), ['section', 'fact', 'result'][c]?.length ?? 0));
   const line = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
   const out: string[] = [];
-  out.push(`Server probe of ${handle ? handle.description : redactUri(uri)} (${new Date().toISOString()}; load average at start ${loadAtStart}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  out.push(`Server probe of ${handle ? handle.description : redactUri(uri)} (${new Date().toISOString()}; load average at start ${loadAtStart.join(' ')}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   out.push(line(['section', 'fact', 'result']));
   out.push(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) out.push(line(r));
