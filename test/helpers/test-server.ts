@@ -599,7 +599,7 @@ async function startPostgresOnce(
   const settings = [
     `listen_addresses=127.0.0.1`,
     `unix_socket_directories=${clusterDir}`,
-    // A throwaway test cluster: durability off (as the brief for tests says).
+    // A throwaway test cluster: its data is never kept, so durability is off.
     'fsync=off',
     'synchronous_commit=off',
     'full_page_writes=off',
