@@ -100,8 +100,14 @@ describe('the import lease', () => {
       { $set: { sessionId: 'the-new-holder', host: 'another-host', pid: 1, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) } },
     );
     expect(taken.modifiedCount).toBe(1);
-    await sleep(500); // batches the holder sent before it was frozen finish on the server
-    const before = await countsOf(t.db);
+    // Batches the holder sent before it was frozen may still land: wait until the counts stand still.
+    let before = await countsOf(t.db);
+    for (let settled = 0; settled < 3; ) {
+      await sleep(400);
+      const now = await countsOf(t.db);
+      settled = JSON.stringify(now) === JSON.stringify(before) ? settled + 1 : 0;
+      before = now;
+    }
     process.kill(holder.pid, 'SIGCONT');
     const result = await holder.result;
     expect(result.code, result.stderr).toBe(4);
