@@ -46,7 +46,7 @@ export async function connect(
   } catch (error) {
     await client.close().catch(() => undefined);
     const message = scrub((error as Error).message, secrets);
-    // The server answered, and refuses the name (FerretDB accepts fewer characters than MongoDB).
+    // The server answered, and refuses the name (some servers accept fewer characters than MongoDB).
     if ((error as { code?: unknown }).code === INVALID_NAMESPACE) {
       throw new UsageError(`the server refuses the database name ${JSON.stringify(database)}: ${message}; choose a name of letters, digits, "_" and "-"`);
     }

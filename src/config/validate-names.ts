@@ -11,7 +11,7 @@ import type { CollectionNames } from './collection-names.js';
  *
  * Lengths are UTF-8 bytes, as the server counts them. Other Unicode is allowed, as MongoDB allows
  * it (look-alikes such as a fullwidth `．` are different characters and legal there); the server
- * may still refuse what it does not support (FerretDB accepts fewer characters), which `connect`
+ * may still refuse what it does not support (some servers accept fewer characters), which `connect`
  * reports as a usage error too.
  */
 

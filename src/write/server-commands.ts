@@ -5,8 +5,8 @@ import type { ReadStrategy, WriteLimits } from '../server/server-profile.js';
 /**
  * How this process sends `update` commands to this server: at most `statementsPerCommand`
  * statements each and `run` at most the profile's number of them at once, over every writer of
- * the process (replacements, ledger entries). See `FERRETDB_FACTS.updateStatementsPerCommand` for
- * why that bound exists.
+ * the process (replacements, ledger entries). The server profile's catalogue says why that bound
+ * exists (`updateStatementsPerCommand`).
  */
 export interface UpdateCommands {
   statementsPerCommand: number;

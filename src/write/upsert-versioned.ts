@@ -21,7 +21,7 @@ export interface VersionedCollectionSpec {
    * The field that finds (at least) the stored documents of these records: `_id` for runs,
    * `runId` for artifacts and approvals (the unique index's prefix on MongoDB; a run has few of
    * them). One query per batch over the runs involved, not an `$or` of one clause per key, which
-   * FerretDB evaluates clause by clause over the whole collection (1.3 s for 50 clauses on 8,000).
+   * some servers evaluate clause by clause over the whole collection (see the server profile).
    */
   findField: '_id' | 'runId';
   /** Date fields that order versions, most significant first (null sorts before any date). */
@@ -238,7 +238,8 @@ async function insertNew(
 
 /**
  * Replaces stored documents guarded by their `_id` and version, keeping the stored `_id`. The
- * bulk result only says how many matched, and FerretDB stops an update batch at its first error,
+ * bulk result only says how many matched, and a server may stop an update batch at its first error
+ * (`unorderedUpdateStopsAtFirstError` in the server profile),
  * so whenever not all matched, each one is read back to learn which were applied.
  */
 async function replaceOlder(
@@ -263,8 +264,8 @@ async function replaceOlder(
     }
   } catch (error) {
     matched = -1;
-    // Any bulk failure, per-document or of the whole command (FerretDB reports an update's first
-    // error that way), is settled by reading back below; other errors go to the retry wrapper.
+    // Any bulk failure, per-document or of the whole command (some servers report an update's
+    // first error that way), is settled by reading back below; other errors go to the retry wrapper.
     if (!(error instanceof MongoBulkWriteError)) throw error;
   }
   if (matched === replaces.length) {
