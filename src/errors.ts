@@ -19,7 +19,11 @@ export type RuntimeErrorCode =
   | 'DB_UNAVAILABLE'
   | 'LEASE_HELD'
   | 'LEASE_LOST'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** The --rejects file could not be written; the import stopped and ended its session. */
+  | 'OUTPUT_WRITE_FAILED'
+  /** The verify --report file could not be written; the summary still went to stdout. */
+  | 'REPORT_WRITE_FAILED';
 
 /** Something outside the tool failed (database, file system); the message says what to do. */
 export class BackfillRuntimeError extends Error {

@@ -14,4 +14,6 @@ export interface CliIo {
    * command makes its own over `stderr`.
    */
   lines?: StderrLines;
+  /** Where a missing password is read from, only when it and stderr are terminals; none by default. */
+  stdin?: NodeJS.ReadStream;
 }

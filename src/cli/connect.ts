@@ -1,8 +1,11 @@
-import { MongoClient, MongoMissingDependencyError, MongoParseError, type Db } from 'mongodb';
+import { MongoClient, MongoMissingDependencyError, type Db } from 'mongodb';
 import { BackfillRuntimeError, UsageError } from '../errors.js';
 import { redactConnectionString, scrub, secretsOf } from '../config/redact.js';
 import { isAuthError } from '../write/server-errors.js';
 import { isSingleExecutable } from '../runtime/installation.js';
+
+/** The server's error code for a database or collection name it does not accept. */
+const INVALID_NAMESPACE = 73;
 
 export interface Connection {
   client: MongoClient;
@@ -33,10 +36,9 @@ export async function connect(
       ...(tls.certificateKeyFile ? { tls: true, tlsCertificateKeyFile: tls.certificateKeyFile } : {}),
     });
   } catch (error) {
-    if (error instanceof MongoParseError || error instanceof TypeError) {
-      throw new UsageError(`the connection string is not valid: ${scrub((error as Error).message, secrets)}`);
-    }
-    throw error;
+    // The constructor only parses (no I/O), so whatever it refuses is the operator's input. Its
+    // parse errors are not all MongoParseError instances (mongodb-connection-string-url has its own).
+    throw new UsageError(`the connection string is not valid: ${scrub((error as Error).message, secrets)}; check --uri, TaskRunner:Storage:Mongo:ConnectionString or TaskRunner__Storage__Mongo__ConnectionString`);
   }
   const db = client.db(database);
   try {
@@ -45,6 +47,10 @@ export async function connect(
   } catch (error) {
     await client.close().catch(() => undefined);
     const message = scrub((error as Error).message, secrets);
+    // The server answered, and refuses the name (some servers accept fewer characters than MongoDB).
+    if ((error as { code?: unknown }).code === INVALID_NAMESPACE) {
+      throw new UsageError(`the server refuses the database name ${JSON.stringify(database)}: ${message}; choose a name of letters, digits, "_" and "-"`);
+    }
     const missing = missingDriverModule(error);
     if (missing) {
       const remedy = isSingleExecutable()

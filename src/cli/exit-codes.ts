@@ -22,3 +22,13 @@ export function importExitCode(complete: boolean, totals: OutcomeTotals): number
   if (!complete) return EXIT_CODES.interrupted;
   return totals.rejected > 0 || totals.conflict > 0 ? EXIT_CODES.issues : EXIT_CODES.ok;
 }
+
+/**
+ * Exit code of `verify` when `--report` was asked for: the comparison's code when it is not 0
+ * (the comparison is what the operator acts on); a passed comparison whose report could not be
+ * written is a failure (1), because the report is what gets attached to the change ticket.
+ */
+export function verifyExitCode(comparisonCode: number, reportWritten: boolean): number {
+  if (comparisonCode !== EXIT_CODES.ok || reportWritten) return comparisonCode;
+  return EXIT_CODES.failure;
+}

@@ -26,6 +26,7 @@ runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: controller.signal,
   lines,
+  stdin: process.stdin,
 }).then(
   (exitCode) => {
     process.exitCode = exitCode;

@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { BackfillRuntimeError, UsageError } from '../errors.js';
 import { TOOL_VERSION } from '../tool-version.js';
 import type { CliIo } from './cli-io.js';
@@ -10,68 +10,45 @@ import { selfCheckCommand, selfCheckOptions, type SelfCheckArgs } from './comman
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { scrub, secretsOf } from '../config/redact.js';
+import { promptedSecrets } from './prompt-password.js';
+import { checkArgs, rewordYargsMessage, unknownArgumentsMessage, type KnownOptions } from './usage-hints.js';
 
 /**
  * Parses argv, runs one command, and maps every error to an exit code: the only place that does.
- * Usage errors print the message and a pointer to --help; runtime errors their stable code.
+ * Usage errors print one line saying what is wrong and how to fix it (yargs' own messages are
+ * reworded, with "did you mean" for a mistyped flag or command); runtime errors their stable code.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
-  const parser = yargs([...argv])
+  let command: CommandName | undefined;
+  const run = (name: CommandName) => async (args: Record<string, unknown>) => {
+    command = name;
+    checkArgs(args, optionsOf(name));
+    exitCode = await COMMANDS[name].run(args, io);
+  };
+  let parser = yargs([...argv])
     .scriptName('taskrunner-backfill')
     // English like every other message of the tool, and the same from the npm package and the
     // single executable (which has no yargs locale files to follow LANG with).
     .locale('en')
     .version(TOOL_VERSION)
-    .usage('$0 <command> [options]\n\nMoves Task Runner pack-run history from the filesystem provider into MongoDB.')
-    .command(
-      'import',
-      'Import the source tree into MongoDB (idempotent: run it again at any time)',
-      (y) => importOptions(y),
-      async (args) => {
-        exitCode = await importCommand(args as unknown as ImportArgs, io);
-      },
-    )
-    .command(
-      'plan',
-      'Dry run: read and normalize the source, print what an import would write; touches no database',
-      (y) => withSourceOptions(y),
-      async (args) => {
-        exitCode = await planCommand(args as unknown as PlanArgs, io);
-      },
-    )
-    .command(
-      'verify',
-      'Compare the source with the database, run by run, before switching the service; writes nothing',
-      (y) => verifyOptions(y),
-      async (args) => {
-        exitCode = await verifyCommand(args as unknown as VerifyArgs, io);
-      },
-    )
-    .command(
-      'status',
-      'What the ledger says: files done and pending per kind, the last import sessions, any lease held',
-      (y) => statusOptions(y),
-      async (args) => {
-        exitCode = await statusCommand(args as unknown as StatusArgs, io);
-      },
-    )
-    .command(
-      'self-check',
-      'Check this installation: version, runtime (Node.js or the single executable), a worker thread round trip; touches no database',
-      (y) => selfCheckOptions(y),
-      async (args) => {
-        exitCode = await selfCheckCommand(args as unknown as SelfCheckArgs, io);
-      },
-    )
+    .usage('$0 <command> [options]\n\nMoves Task Runner pack-run history from the filesystem provider into MongoDB.');
+  for (const name of COMMAND_NAMES) parser = parser.command(name, COMMANDS[name].describe, (y) => COMMANDS[name].build(y), run(name));
+  parser = parser
     .demandCommand(1, 'Name a command: import, plan, verify or status.')
     .strict()
+    .recommendCommands()
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      if (error) throw error;
+      const named = command ?? commandIn(argv);
+      if (/^Unknown arguments?:/.test(message) || /^Did you mean /.test(message)) {
+        throw new UsageError(unknownArgumentsMessage(argv, named ? optionsOf(named) : undefined, named, COMMAND_NAMES));
+      }
+      throw new UsageError(rewordYargsMessage(message, named));
     })
     .epilog('Exit codes: 0 done, 1 failure, 2 usage error, 3 finished with rejections/conflicts (verify: differences), 4 stopped before the end (run the same command again).');
 
@@ -86,19 +63,75 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (helpShown) return EXIT_CODES.ok;
     return exitCode;
   } catch (error) {
-    const secrets = secretsFromArgv(argv, io.env);
+    const secrets = [...secretsFromArgv(argv, io.env), ...promptedSecrets];
+    // Usage errors are one line: what is wrong and how to fix it (never a stack trace).
     if (error instanceof UsageError || (error instanceof Error && error.name === 'YError')) {
-      io.stderr.write(`taskrunner-backfill: ${scrub(error.message, secrets)}\nRun "taskrunner-backfill --help" for usage.\n`);
+      const message = error instanceof UsageError ? error.message : rewordYargsMessage(error.message, command ?? commandIn(argv));
+      io.stderr.write(`taskrunner-backfill: ${oneLine(scrub(message, secrets))}\n`);
       return EXIT_CODES.usage;
     }
     if (error instanceof BackfillRuntimeError) {
-      io.stderr.write(`taskrunner-backfill: [${error.code}] ${scrub(error.message, secrets)}\n`);
+      io.stderr.write(`taskrunner-backfill: [${error.code}] ${oneLine(scrub(error.message, secrets))}\n`);
       return error.code === 'DB_UNAVAILABLE' || error.code === 'INTERRUPTED' || error.code === 'LEASE_LOST' ? EXIT_CODES.interrupted : EXIT_CODES.failure;
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${scrub(message, secrets)}\n`);
     return EXIT_CODES.failure;
   }
+}
+
+type CommandName = 'import' | 'plan' | 'verify' | 'status' | 'self-check';
+const COMMAND_NAMES: readonly CommandName[] = ['import', 'plan', 'verify', 'status', 'self-check'];
+
+interface CommandSpec {
+  describe: string;
+  build: (y: Argv) => Argv;
+  run: (args: Record<string, unknown>, io: CliIo) => Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  import: {
+    describe: 'Import the source tree into MongoDB (idempotent: run it again at any time)',
+    build: (y) => importOptions(y) as unknown as Argv,
+    run: (args, io) => importCommand(args as unknown as ImportArgs, io),
+  },
+  plan: {
+    describe: 'Dry run: read and normalize the source, print what an import would write; touches no database',
+    build: (y) => withSourceOptions(y) as unknown as Argv,
+    run: (args, io) => planCommand(args as unknown as PlanArgs, io),
+  },
+  verify: {
+    describe: 'Compare the source with the database, run by run, before switching the service; writes nothing',
+    build: (y) => verifyOptions(y) as unknown as Argv,
+    run: (args, io) => verifyCommand(args as unknown as VerifyArgs, io),
+  },
+  status: {
+    describe: 'What the ledger says: files done and pending per kind, the last import sessions, any lease held',
+    build: (y) => statusOptions(y) as unknown as Argv,
+    run: (args, io) => statusCommand(args as unknown as StatusArgs, io),
+  },
+  'self-check': {
+    describe: 'Check this installation: version, runtime (Node.js or the single executable), a worker thread round trip; touches no database',
+    build: (y) => selfCheckOptions(y) as unknown as Argv,
+    run: (args, io) => selfCheckCommand(args as unknown as SelfCheckArgs, io),
+  },
+};
+
+/** A command's options as yargs knows them, from a parser of its own (for hints and checks). */
+function optionsOf(name: CommandName): KnownOptions {
+  // getOptions() is public in yargs but missing from @types/yargs.
+  const parser = COMMANDS[name].build(yargs([]).help().alias('h', 'help')) as unknown as { getOptions(): KnownOptions };
+  return parser.getOptions();
+}
+
+/** The command named in argv, if the first word is one. */
+function commandIn(argv: readonly string[]): CommandName | undefined {
+  const word = argv.find((token) => !token.startsWith('-'));
+  return COMMAND_NAMES.find((name) => name === word);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 /** Every connection string we might have been given, so error text can be scrubbed of its secrets. */

@@ -6,6 +6,7 @@ import { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from '../scan/find-source-file
 import { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './collection-names.js';
 import { DEFAULTS } from './defaults.js';
 import { parseConfigFile, type ConfigFileText, type FlatConfig } from './parse-config-file.js';
+import { checkedSetting } from './limits.js';
 import { databaseInConnectionString, redactConnectionString } from './redact.js';
 
 export type { ConfigFileText } from './parse-config-file.js';
@@ -149,11 +150,11 @@ export function resolveConfig(
       ledger: pick<string>('ledgerCollection') ?? DEFAULT_COLLECTION_NAMES.ledger,
     }),
     enumStyle: enumStyle as EnumStyle,
-    batchSize: positiveInteger(pick('batchSize') ?? DEFAULTS.batchSize, 'batch-size'),
-    batchBytes: positiveInteger(pick('batchBytes') ?? DEFAULTS.batchBytes, 'batch-bytes'),
-    concurrency: positiveInteger(pick('concurrency') ?? DEFAULTS.concurrency, 'concurrency'),
-    maxFileBytes: positiveInteger(pick('maxFileBytes') ?? DEFAULTS.maxFileBytes, 'max-file-bytes'),
-    maxLineBytes: positiveInteger(pick('maxLineBytes') ?? DEFAULTS.maxLineBytes, 'max-line-bytes'),
+    batchSize: checkedSetting('batchSize', pick('batchSize') ?? DEFAULTS.batchSize),
+    batchBytes: checkedSetting('batchBytes', pick('batchBytes') ?? DEFAULTS.batchBytes),
+    concurrency: checkedSetting('concurrency', pick('concurrency') ?? DEFAULTS.concurrency),
+    maxFileBytes: checkedSetting('maxFileBytes', pick('maxFileBytes') ?? DEFAULTS.maxFileBytes),
+    maxLineBytes: checkedSetting('maxLineBytes', pick('maxLineBytes') ?? DEFAULTS.maxLineBytes),
     overwrite: Boolean(pick('overwrite') ?? false),
     origin: Object.freeze({
       files: files.map((file) => file.path),
@@ -161,13 +162,8 @@ export function resolveConfig(
       ...(dbSetting ? { database: dbSetting.from } : database !== undefined ? { database: 'the connection string' } : {}),
     }),
   };
-  const retentionSetting = pick<number | string>('logsRetentionDays');
-  if (retentionSetting !== undefined) {
-    // A number in a file or on the command line; text in an environment variable.
-    const retention = typeof retentionSetting === 'string' && retentionSetting.trim() !== '' ? Number(retentionSetting) : retentionSetting;
-    if (!(typeof retention === 'number' && retention > 0)) throw new UsageError('--logs-retention-days must be a positive number');
-    config.logsRetentionDays = retention;
-  }
+  const retention = pick<number>('logsRetentionDays');
+  if (retention !== undefined) config.logsRetentionDays = checkedSetting('logsRetentionDays', retention);
   const partition = sourceOf('partition');
   const partitions = sourceOf('partitions');
   if (partition !== undefined || partitions !== undefined) {
@@ -178,14 +174,6 @@ export function resolveConfig(
     throw new UsageError(`collection names must all differ (got ${collectionNames.join(', ')}); the ledger is never a data collection`);
   }
   return Object.freeze(config);
-}
-
-function positiveInteger(value: unknown, flag: string): number {
-  const number = typeof value === 'string' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1) {
-    throw new UsageError(`--${flag} must be a whole number of at least 1 (got ${JSON.stringify(value)})`);
-  }
-  return number;
 }
 
 /** The web service's section and the worker's mirrored ones, each a path to a `Mongo` object. */

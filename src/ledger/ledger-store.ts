@@ -8,7 +8,7 @@ import { BackfillRuntimeError } from '../errors.js';
 import type { SourceFile } from '../scan/find-source-files.js';
 import { DUPLICATE_KEY } from '../write/server-errors.js';
 import { perDocumentErrors } from '../write/write-errors.js';
-import { UPDATE_STATEMENTS_PER_COMMAND, chunks } from '../write/upsert-versioned.js';
+import { UNBOUNDED_UPDATES, chunks, type UpdateCommands } from '../write/server-commands.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession, OrphanMarker } from './ledger-types.js';
 
 /** How long a lease lives without renewal: a holder killed with -9 blocks others this long at most. */
@@ -22,7 +22,12 @@ export const DEFAULT_LEASE_TTL_MS = 60_000;
 export class LedgerStore {
   private readonly collection: Collection<LedgerDocument>;
 
-  constructor(db: Db, collectionName: string) {
+  constructor(
+    db: Db,
+    collectionName: string,
+    /** How update commands go to this server (its profile); `status` only reads. */
+    private readonly updates: UpdateCommands = UNBOUNDED_UPDATES,
+  ) {
     this.collection = db.collection<LedgerDocument>(collectionName);
   }
 
@@ -62,8 +67,9 @@ export class LedgerStore {
 
   /**
    * Records finished files. Entries the ledger did not hold yet are inserted (one insertMany);
-   * known ones are replaced by `_id` in small commands. FerretDB answers an upsert by scanning the
-   * collection, so inserting new entries keeps a first import of many files linear.
+   * known ones are replaced by `_id` in commands sized by the server profile. An upsert is a scan
+   * on servers without usable indexes, so inserting new entries keeps a first import of many files
+   * linear.
    */
   async writeFiles(entries: readonly LedgerFileEntry[], known: ReadonlySet<string>): Promise<void> {
     if (entries.length === 0) return;
@@ -85,7 +91,7 @@ export class LedgerStore {
     const operations: AnyBulkWriteOperation<LedgerDocument>[] = replace.map((entry) => ({
       replaceOne: { filter: { _id: entry._id }, replacement: entry as unknown as LedgerDocument, upsert: true },
     }));
-    for (const chunk of chunks(operations, UPDATE_STATEMENTS_PER_COMMAND)) await this.collection.bulkWrite(chunk, { ordered: true });
+    for (const chunk of chunks(operations, this.updates.statementsPerCommand)) await this.updates.run(() => this.collection.bulkWrite(chunk, { ordered: true }));
   }
 
   async writeSession(session: LedgerSession): Promise<void> {
@@ -98,7 +104,7 @@ export class LedgerStore {
 
   /**
    * Files per partition, kind and status with their record counts. Summed here rather than with
-   * `$group`, which FerretDB v1.24 supports only partly; one small projected document per file.
+   * `$group`, whose accumulators not every server has (see the server profile); one small projected document per file.
    */
   async fileStatusCounts(): Promise<Array<{ partition: string; role: string; status: string; files: number; records: number; rejected: number }>> {
     const rows = new Map<string, { partition: string; role: string; status: string; files: number; records: number; rejected: number }>();
@@ -121,7 +127,7 @@ export class LedgerStore {
   /**
    * Takes the partition's lease, or fails with LEASE_HELD naming the holder. The filter matches a
    * free, expired or own lease; when someone else holds a live one, the upsert meets the unique
-   * `_id` and the server refuses it: only one process can win, on MongoDB and FerretDB alike.
+   * `_id` and the server refuses it: only one process can win, on every server.
    */
   async acquireLease(lease: Omit<LedgerLease, '_id' | 'kind'>, now: Date): Promise<void> {
     const id = `lease:${lease.partition}`;

@@ -33,7 +33,7 @@ export function assertDepthWithin(value: unknown, limit: number, field: string):
  * Field names MongoDB cannot store as written (`.` anywhere, `$` first, a NUL byte) are
  * percent-encoded, and so is `%` itself so the encoding can be reversed exactly: `%` -> `%25`,
  * `.` -> `%2E`, NUL -> `%00`, a leading `$` -> `%24`. Every other key, the empty key included
- * (MongoDB and FerretDB both store it), is kept as written.
+ * (every server measured stores it), is kept as written.
  */
 export function escapeFieldName(name: string): string {
   if (!/[.%\u0000]/.test(name) && !name.startsWith('$')) return name;

@@ -10,7 +10,7 @@ const KEYED_ROLES = ['logs', 'approvals', 'artifacts'] as const;
 /**
  * After the source is read: the database documents nobody expected that the file-by-file pass
  * could not see. Per collection, one aggregation counts documents per runId (`$group` with `$sum`,
- * which FerretDB supports too), streamed: runs of the source with no file of that collection get
+ * which every server in the profile supports), streamed: runs of the source with no file of that collection get
  * all their documents counted as extra (the first few keys named); runs the source does not hold
  * at all are extra runs. Then the `pack_runs` ids are streamed (projection on `_id` only). With
  * `--run` or `--sample`, only the selected runIds are looked at.

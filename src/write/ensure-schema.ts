@@ -35,14 +35,15 @@ export function plannedIndexes(options: SchemaOptions): IndexPlan[] {
 /**
  * Creates the collections (with validators where the server supports them) and the indexes, in
  * the spec's execution order. Safe to repeat: existing collections and indexes are left as they are.
- * On a server that answers "not implemented" (FerretDB: validators, TTL) it warns once and goes on.
+ * On a server that answers "not implemented" (validators, TTL: see the server profile) it warns once and goes on.
  */
 export async function ensureSchema(
   db: Db,
   names: CollectionNames,
   options: SchemaOptions,
   warn: (message: string) => void,
-  isFerretDb: boolean,
+  /** The server accepts the `sparse` option and ignores it (server profile): say so once. */
+  sparseIgnored: boolean,
 ): Promise<void> {
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   let validatorsSupported = true;
@@ -66,7 +67,7 @@ export async function ensureSchema(
       if (!isNamespaceExists(error)) throw error;
     }
   }
-  if (isFerretDb) warn('FerretDB ignores the "sparse" index option; the tenant index is created non-sparse');
+  if (sparseIgnored) warn('the server ignores the "sparse" index option; the tenant index is created non-sparse');
   for (const index of plannedIndexes(options)) {
     try {
       await db.collection(names[index.role]).createIndex(index.key, index.options);
@@ -93,8 +94,3 @@ function isNamespaceExists(error: unknown): boolean {
   return (error as { code?: unknown }).code === 48;
 }
 
-/** FerretDB answers buildInfo with a `ferretdbVersion` field; MongoDB does not. */
-export async function detectFerretDb(db: Db): Promise<boolean> {
-  const info = await db.admin().command({ buildInfo: 1 });
-  return Object.hasOwn(info, 'ferretdbVersion');
-}

@@ -3,7 +3,9 @@ import type { LogDocument } from '../normalize/documents.js';
 import type { ImportTally } from '../report/import-tally.js';
 import { displayKey, recordKey } from '../normalize/record-key.js';
 import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
+import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
+import { findWhereIn } from './server-commands.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
 import { perDocumentErrors } from './write-errors.js';
@@ -15,7 +17,7 @@ export function logKey(doc: Document): string {
 
 /**
  * Log entries are immutable: insert-if-absent. One unordered insertMany per batch (the fastest
- * write there is, and FerretDB reports per-document errors for it); a duplicate key means the
+ * write there is, with per-document errors on every server measured); a duplicate key means the
  * entry exists. Returns those records: the caller compares them with the stored entries
  * (`classifyExistingLogs`), at once or gathered from many batches into one read.
  */
@@ -58,46 +60,33 @@ export async function insertLogBatch(
   return duplicates;
 }
 
-/**
- * How stored log entries are found. `by-id` (MongoDB): `{_id: {$in}}` in chunks, an index lookup;
- * only keys not found that way are read by run. `by-run` (FerretDB v1.24): it answers every query,
- * even `{_id: <value>}` (its SQLite index expression does not match its own pushdown, measured
- * 170 ms per lookup at 200,000 entries), by scanning the collection, so one read of all the runs
- * involved is the cheapest there.
- */
-export type StoredLookup = 'by-id' | 'by-run';
-
 const IDS_PER_QUERY = 1000;
 
 /**
  * The entries already in the database: same content -> unchanged, other content -> conflict.
- * Our `_id`s are derived from each entry's key and time, so an entry this tool wrote before (the
- * usual case: batches in flight when an import was killed) is found by `_id`; keys not found that
- * way (an entry written by the live service, or a line whose timestamp was edited) are read by
- * their runs (`runId: {$in}`, the unique index's prefix on MongoDB).
+ * Read the way the server answers best (`ReadStrategy.lookup`): where the `_id` index serves
+ * queries, our `_id`s (derived from each entry's key and time) find the entries this tool wrote
+ * before (the usual case: batches in flight when an import was killed), and only keys not found
+ * that way (an entry written by the live service, a line whose timestamp was edited) are read by
+ * their runs; elsewhere everything is read by run.
  */
 export async function classifyExistingLogs(
   collection: Collection<Document>,
   records: readonly PendingRecord<LogDocument>[],
   tally: ImportTally,
-  lookup: StoredLookup = 'by-id',
+  reads: Pick<ReadStrategy, 'lookup' | 'runEachLimit'>,
 ): Promise<void> {
   const existing = new Map<string, Document>();
-  if (lookup === 'by-id') {
+  if (reads.lookup === 'id-in') {
     const ids = records.map((record) => record.doc._id);
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-      for await (const doc of collection.find({ _id: { $in: ids.slice(i, i + IDS_PER_QUERY) } }, { useBigInt64: true })) {
-        existing.set(logKey(doc), doc);
-      }
+      for await (const doc of findWhereIn(collection, '_id', ids.slice(i, i + IDS_PER_QUERY), reads)) existing.set(logKey(doc), doc);
     }
   }
   const missing = records.filter((record) => !existing.has(logKey(record.doc)));
   if (missing.length > 0) {
     const wanted = new Set(missing.map((record) => logKey(record.doc)));
-    const runIds = [...new Set(missing.map((record) => record.doc.runId))];
-    // useBigInt64 per read: `sequence` must come back as a bigint to compare equal to ours,
-    // whatever options the caller's client was created with (the programmatic API takes any Db).
-    for await (const doc of collection.find({ runId: { $in: runIds } }, { useBigInt64: true })) {
+    for await (const doc of findWhereIn(collection, 'runId', missing.map((record) => record.doc.runId), reads)) {
       const key = logKey(doc);
       if (wanted.has(key)) existing.set(key, doc);
     }

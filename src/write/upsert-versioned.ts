@@ -3,7 +3,9 @@ import type { ImportTally } from '../report/import-tally.js';
 import type { CollectionRole } from '../report/types.js';
 import { displayKey, displayName, recordKey } from '../normalize/record-key.js';
 import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
+import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
+import { chunks, findWhereIn, type UpdateCommands } from './server-commands.js';
 import type { PendingRecord } from './pending-record.js';
 import { DUPLICATE_KEY } from './server-errors.js';
 import { perDocumentErrors } from './write-errors.js';
@@ -15,27 +17,22 @@ export interface VersionedCollectionSpec {
   keyOf(doc: Document): string;
   /** The unique key as reports show it. */
   labelOf(doc: Document): string;
-  /** A filter that finds (at least) the stored documents for these records' unique keys. */
-  findFilter(docs: readonly Document[]): Document;
+  /**
+   * The field that finds (at least) the stored documents of these records: `_id` for runs,
+   * `runId` for artifacts and approvals (the unique index's prefix on MongoDB; a run has few of
+   * them). One query per batch over the runs involved, not an `$or` of one clause per key, which
+   * some servers evaluate clause by clause over the whole collection (see the server profile).
+   */
+  findField: '_id' | 'runId';
   /** Date fields that order versions, most significant first (null sorts before any date). */
   versionFields: readonly string[];
-}
-
-/**
- * The stored documents of the batch's runs: one `$in` on `runId` (the unique index's prefix on
- * MongoDB) rather than an `$or` of one clause per key, which FerretDB evaluates clause by clause
- * over the whole collection (measured: 1.3 s for 50 clauses on 8,000 documents). The caller keeps
- * only the keys it asked for; a run has few artifacts and approvals.
- */
-function byRunIds(docs: readonly Document[]): Document {
-  return { runId: { $in: [...new Set(docs.map((doc) => doc.runId as string))] } };
 }
 
 export const RUNS_SPEC: VersionedCollectionSpec = {
   role: 'runs',
   keyOf: (doc) => String(doc._id),
   labelOf: (doc) => displayName(String(doc._id)),
-  findFilter: (docs) => ({ _id: { $in: docs.map((doc) => doc._id as string) } }),
+  findField: '_id',
   versionFields: ['updatedAt'],
 };
 
@@ -43,7 +40,7 @@ export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
   role: 'artifacts',
   keyOf: (doc) => recordKey(String(doc.runId), String(doc.name)),
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.name)),
-  findFilter: (docs) => byRunIds(docs),
+  findField: 'runId',
   versionFields: ['capturedAt'],
 };
 
@@ -51,7 +48,7 @@ export const APPROVALS_SPEC: VersionedCollectionSpec = {
   role: 'approvals',
   keyOf: (doc) => recordKey(String(doc.runId), String(doc.approvalId)),
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.approvalId)),
-  findFilter: (docs) => byRunIds(docs),
+  findField: 'runId',
   versionFields: ['completedAt', 'requestedAt'],
 };
 
@@ -103,17 +100,10 @@ export function compareVersions(a: readonly number[], b: readonly number[]): num
   return 0;
 }
 
-/**
- * Update statements per command. FerretDB v1.24 (SQLite) never answers an `update` command of 100
- * statements or more (measured: 99 answer in 0.1 s, 100 hang), so replacements go in small
- * commands; on MongoDB this costs a few round trips on re-runs only.
- */
-export const UPDATE_STATEMENTS_PER_COMMAND = 50;
-
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
+/** How this batch may talk to the server: from its profile. */
+export interface VersionedWriteContext {
+  updates: UpdateCommands;
+  reads: Pick<ReadStrategy, 'lookup' | 'runEachLimit'>;
 }
 
 /** How often a record is re-decided when the database changes under the importer. */
@@ -131,10 +121,11 @@ export async function upsertVersionedBatch(
   records: readonly PendingRecord<Document>[],
   tally: ImportTally,
   overwrite: boolean,
+  server: VersionedWriteContext,
 ): Promise<void> {
   let pending = [...records];
   for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round++) {
-    pending = await writeRound(collection, spec, pending, tally, overwrite);
+    pending = await writeRound(collection, spec, pending, tally, overwrite, server);
   }
   for (const record of pending) {
     tally.conflict({
@@ -153,8 +144,9 @@ async function writeRound(
   records: readonly PendingRecord<Document>[],
   tally: ImportTally,
   overwrite: boolean,
+  server: VersionedWriteContext,
 ): Promise<PendingRecord<Document>[]> {
-  const stored = await fetchStored(collection, spec, records.map((record) => record.doc));
+  const stored = await fetchStored(collection, spec, records.map((record) => record.doc), server);
   const inserts: PendingRecord<Document>[] = [];
   const replaces: Array<{ record: PendingRecord<Document>; stored: Document }> = [];
   // Two records with one key in a batch (e.g. two state files claiming one runId): the second waits
@@ -190,7 +182,7 @@ async function writeRound(
     }
   }
   again.push(...(await insertNew(collection, spec, inserts, tally)));
-  again.push(...(await replaceOlder(collection, spec, replaces, tally)));
+  again.push(...(await replaceOlder(collection, spec, replaces, tally, server)));
   return again;
 }
 
@@ -198,12 +190,12 @@ async function fetchStored(
   collection: Collection<Document>,
   spec: VersionedCollectionSpec,
   docs: readonly Document[],
+  server: VersionedWriteContext,
 ): Promise<Map<string, Document>> {
   const stored = new Map<string, Document>();
-  if (docs.length === 0) return stored;
-  // useBigInt64 per read, so Int64 values compare by BSON type whatever the caller's client options.
-  const found = await collection.find(spec.findFilter(docs) as Filter<Document>, { useBigInt64: true }).toArray();
-  for (const doc of found) stored.set(spec.keyOf(doc), doc);
+  for await (const doc of findWhereIn(collection, spec.findField, docs.map((doc) => doc[spec.findField] as unknown), server.reads)) {
+    stored.set(spec.keyOf(doc), doc);
+  }
   return stored;
 }
 
@@ -246,7 +238,8 @@ async function insertNew(
 
 /**
  * Replaces stored documents guarded by their `_id` and version, keeping the stored `_id`. The
- * bulk result only says how many matched, and FerretDB stops an update batch at its first error,
+ * bulk result only says how many matched, and a server may stop an update batch at its first error
+ * (`unorderedUpdateStopsAtFirstError` in the server profile),
  * so whenever not all matched, each one is read back to learn which were applied.
  */
 async function replaceOlder(
@@ -254,6 +247,7 @@ async function replaceOlder(
   spec: VersionedCollectionSpec,
   replaces: ReadonlyArray<{ record: PendingRecord<Document>; stored: Document }>,
   tally: ImportTally,
+  server: VersionedWriteContext,
 ): Promise<PendingRecord<Document>[]> {
   if (replaces.length === 0) return [];
   const operations: AnyBulkWriteOperation<Document>[] = replaces.map(({ record, stored }) => {
@@ -265,20 +259,20 @@ async function replaceOlder(
   let matched = -1;
   try {
     matched = 0;
-    for (const chunk of chunks(operations, UPDATE_STATEMENTS_PER_COMMAND)) {
-      matched += (await collection.bulkWrite(chunk, { ordered: false })).matchedCount;
+    for (const chunk of chunks(operations, server.updates.statementsPerCommand)) {
+      matched += (await server.updates.run(() => collection.bulkWrite(chunk, { ordered: false }))).matchedCount;
     }
   } catch (error) {
     matched = -1;
-    // Any bulk failure, per-document or of the whole command (FerretDB reports an update's first
-    // error that way), is settled by reading back below; other errors go to the retry wrapper.
+    // Any bulk failure, per-document or of the whole command (some servers report an update's
+    // first error that way), is settled by reading back below; other errors go to the retry wrapper.
     if (!(error instanceof MongoBulkWriteError)) throw error;
   }
   if (matched === replaces.length) {
     tally.count(spec.role, 'updated', replaces.length);
     return [];
   }
-  const now = await fetchStored(collection, spec, replaces.map(({ record }) => record.doc));
+  const now = await fetchStored(collection, spec, replaces.map(({ record }) => record.doc), server);
   const again: PendingRecord<Document>[] = [];
   for (const { record } of replaces) {
     const current = now.get(spec.keyOf(record.doc));

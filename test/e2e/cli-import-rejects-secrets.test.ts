@@ -89,7 +89,9 @@ describe('import --rejects and --strict', () => {
 describe('credentials never leave the process', () => {
   it('a successful import with a password leaves it in no output, report or ledger document', async () => {
     const { db, dir } = await scratch();
-    // FerretDB with PLAIN accepts any credentials, so the import really runs with a made-up user.
+    // FerretDB with PLAIN accepts any credentials on SQLite, so the import really runs with a
+    // made-up user. On PostgreSQL it hands them to PostgreSQL, whose throwaway test cluster trusts
+    // any password on loopback but only its own roles: there the user is `postgres`.
     // Another server (MONGODB_URI) must bring its own credentials for this test to mean anything.
     const base = withDatabase(inject('mongoUri'), db.dbName);
     const ownPassword = /^mongodb(?:\+srv)?:\/\/[^:@/]*:([^@/]*)@/.exec(base)?.[1];
@@ -97,7 +99,8 @@ describe('credentials never leave the process', () => {
     let rawPassword: string;
     if (inject('serverKind') === 'ferretdb') {
       rawPassword = 'p%40ss%3Aw0rd%2Fx';
-      const uri = base.replace('mongodb://', `mongodb://backfill:${rawPassword}@`);
+      const user = inject('serverBackend') === 'postgresql' ? 'postgres' : 'backfill';
+      const uri = base.replace('mongodb://', `mongodb://${user}:${rawPassword}@`);
       withPlain = `${uri}${uri.includes('?') ? '&' : '?'}authMechanism=PLAIN&authSource=admin`;
     } else if (ownPassword) {
       rawPassword = ownPassword;

@@ -115,9 +115,7 @@ describe('each pod refuses to run without what --partition auto needs: exit 2, o
 
   const refused = (result: ProcessResult, message: string): void => {
     expect(result.code, result.stderr).toBe(2);
-    const [first, ...rest] = result.stderr.trim().split('\n');
-    expect(first).toBe(`taskrunner-backfill: ${message}`);
-    expect(rest).toEqual(['Run "taskrunner-backfill --help" for usage.']);
+    expect(result.stderr).toBe(`taskrunner-backfill: ${message}\n`);
     expect(result.stdout).toBe('');
   };
 

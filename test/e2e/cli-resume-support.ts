@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
+import { detectServerProfile, type ServerProfile } from '../../src/server/server-profile.js';
 import { DEFAULT_COLLECTION_NAMES } from '../../src/config/collection-names.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession } from '../../src/ledger/ledger-types.js';
 import type { ImportReport } from '../../src/report/import-report.js';
@@ -110,20 +111,21 @@ export async function lastSessionOutcome(uri: string, db: string): Promise<Ledge
   return (await statusJson(uri, db)).sessions[0]?.outcome;
 }
 
-const ferretDbs = new WeakMap<Db, boolean>();
+const profiles = new WeakMap<Db, ServerProfile>();
 
 /**
- * Log entries stored so far. On FerretDB `count` reads every document (half a second at 10k),
- * which would slow the very import being watched; `collStats` answers from SQLite's row count.
- * On MongoDB the metadata count is cheap and exact enough for a progress poll.
+ * Log entries stored so far, for a progress poll (not a correctness check). Where `count` reads
+ * every document (FerretDB: half a second at 10k), which would slow the very import being
+ * watched, `collStats` answers from the backend's row count (an estimate on PostgreSQL); elsewhere
+ * the metadata count is cheap and exact enough. The server profile (the tool's own) decides.
  */
 export async function logCount(db: Db): Promise<number> {
-  let ferret = ferretDbs.get(db);
-  if (ferret === undefined) {
-    const info = await db.admin().command({ buildInfo: 1 });
-    ferret = 'ferretdbVersion' in info;
-    ferretDbs.set(db, ferret);
+  let profile = profiles.get(db);
+  if (profile === undefined) {
+    profile = await detectServerProfile(db, []);
+    profiles.set(db, profile);
   }
+  const ferret = profile.kind === 'ferretdb';
   try {
     if (ferret) return Number((await db.command({ collStats: LOGS })).count ?? 0);
     return await db.collection(LOGS).estimatedDocumentCount();

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
+import { detectServerProfile, type ServerProfile } from '../../src/server/server-profile.js';
 
 export interface TestDb {
   client: MongoClient;
@@ -97,8 +98,12 @@ export function testDatabases(clientOptions: MongoClientOptions = {}): { open(pr
   };
 }
 
-/** True if the server is FerretDB (buildInfo carries `ferretdbVersion`). */
+/** The server's profile, detected by the same module the tool uses (src/server/server-profile.ts). */
+export async function serverProfileOf(client: MongoClient): Promise<ServerProfile> {
+  return detectServerProfile(client.db('admin'), []);
+}
+
+/** True if the server is FerretDB (by the tool's own server profile). */
 export async function isFerretDb(client: MongoClient): Promise<boolean> {
-  const info = await client.db('admin').command({ buildInfo: 1 });
-  return 'ferretdbVersion' in info;
+  return (await serverProfileOf(client)).kind === 'ferretdb';
 }

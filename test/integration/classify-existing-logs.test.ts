@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogDocument } from '../../src/normalize/documents.js';
 import { normalizeLogLine } from '../../src/normalize/log-entry.js';
 import { ImportTally } from '../../src/report/import-tally.js';
-import { classifyExistingLogs, insertLogBatch, type StoredLookup } from '../../src/write/insert-logs.js';
+import type { ReadStrategy } from '../../src/server/server-profile.js';
+import { classifyExistingLogs, insertLogBatch } from '../../src/write/insert-logs.js';
 import type { PendingRecord } from '../../src/write/pending-record.js';
 import { logLine } from '../helpers/source-tree.js';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
@@ -21,10 +22,17 @@ function entry(sequence: number, overrides: Record<string, unknown> = {}): Pendi
   return { doc: result.doc, origin: { file: 'logs/runs/run-1.ndjson', line: sequence } };
 }
 
-describe.each<StoredLookup>(['by-id', 'by-run'])('classifyExistingLogs (%s)', (lookup) => {
+/** Every lookup the server profile can choose must give the same outcomes on any server. */
+const LOOKUPS: Array<Pick<ReadStrategy, 'lookup' | 'runEachLimit'>> = [
+  { lookup: 'id-in', runEachLimit: 0 },
+  { lookup: 'run-in', runEachLimit: 0 },
+  { lookup: 'run-each', runEachLimit: 50 },
+];
+
+describe.each(LOOKUPS)('classifyExistingLogs ($lookup)', (lookup) => {
   let t: TestDb;
   beforeAll(async () => {
-    t = await openTestDb(`classify_${lookup}`);
+    t = await openTestDb(`classify_${lookup.lookup}`);
     await t.db.collection('pack_run_logs').createIndex({ runId: 1, sequence: 1 }, { unique: true });
   });
   afterAll(async () => t?.drop());

@@ -1,10 +1,17 @@
 /**
  * Proves the provisioned server works over the wire (real driver, real server, no mocks).
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Long, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
-import { startFerretDb } from '../helpers/test-server.js';
+import { backendFromEnv, findPostgresBinDir, processGone, removeStaleTempDirs, startFerretDb } from '../helpers/test-server.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -26,6 +33,9 @@ describe('test server over the wire', () => {
   it('records which server the run uses', async ({ task }) => {
     const kind = inject('serverKind');
     expect(['env', 'mongodb-memory-server', 'ferretdb']).toContain(kind);
+    const backend = inject('serverBackend');
+    if (kind === 'ferretdb') expect(backend).toBe(backendFromEnv() ?? 'sqlite');
+    else expect(backend).toBe('');
     const info = await t.client.db('admin').command({ buildInfo: 1 });
     if (kind === 'ferretdb') expect(info).toHaveProperty('ferretdbVersion');
     if (kind === 'mongodb-memory-server') expect(info).not.toHaveProperty('ferretdbVersion');
@@ -107,6 +117,85 @@ describe('FerretDB handles (own servers, stopped and restarted)', () => {
       }
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe('FerretDB on PostgreSQL (own servers)', () => {
+  it('keeps the data across a restart on the same port and data folder, and removes everything on stop', async () => {
+    const a = await startFerretDb({ backend: 'postgresql' });
+    const pgPid = a.postgres?.pid;
+    expect(a.backend).toBe('postgresql');
+    expect(a.description).toMatch(/PostgreSQL 1\d/);
+    expect(pgPid).toBeGreaterThan(0);
+    let c = new MongoClient(a.uri, { useBigInt64: true });
+    try {
+      await c.db('restart_on_pg').collection('k').insertOne({ _id: 1 as never, n: 42n });
+    } finally {
+      await c.close();
+    }
+    await a.stop({ keepData: true });
+    expect(processGone(pgPid ?? 0)).toBe(true);
+
+    const b = await startFerretDb({ backend: 'postgresql', port: a.port, dataDir: a.dataDir });
+    try {
+      expect(b.uri).toBe(a.uri);
+      c = new MongoClient(b.uri, { useBigInt64: true });
+      try {
+        expect((await c.db('restart_on_pg').collection('k').findOne({}))?.n).toBe(42n);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await b.stop();
+    }
+    expect(processGone(b.postgres?.pid ?? 0)).toBe(true);
+    expect(processGone(b.pid ?? 0)).toBe(true);
+    expect(existsSync(a.dataDir)).toBe(false);
+  });
+
+  it('a parent killed with -9 leaves no FerretDB or postgres running, and its folder is swept later', async () => {
+    // A separate Node process (the compiled helper) starts the servers and is then killed hard.
+    const script = `
+      const { startFerretDb } = await import(${JSON.stringify(path.join(REPO, 'dist/test/helpers/test-server.js'))});
+      const f = await startFerretDb({ backend: 'postgresql', log: () => {} });
+      process.stdout.write(JSON.stringify({ pid: f.pid, pgPid: f.postgres.pid, dataDir: f.dataDir }) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const started = Date.now();
+    while (!out.includes('\n') && child.exitCode === null && Date.now() - started < 120_000) await sleep(100);
+    if (!out.includes('\n')) {
+      child.kill('SIGKILL');
+      throw new Error(`the helper process did not start its servers (exit ${child.exitCode}): ${err}`);
+    }
+    const info = JSON.parse(out) as { pid: number; pgPid: number; dataDir: string };
+    expect(processGone(info.pid)).toBe(false);
+    expect(processGone(info.pgPid)).toBe(false);
+    child.kill('SIGKILL');
+
+    const deadline = Date.now() + 30_000;
+    while ((!processGone(info.pid) || !processGone(info.pgPid)) && Date.now() < deadline) await sleep(100);
+    expect(processGone(info.pid), 'FerretDB outlived its killed parent').toBe(true);
+    expect(processGone(info.pgPid), 'postgres outlived its killed parent').toBe(true);
+
+    expect(existsSync(info.dataDir)).toBe(true);
+    expect(await removeStaleTempDirs(() => undefined)).toContain(info.dataDir);
+    expect(existsSync(info.dataDir)).toBe(false);
+  });
+
+  it('says which package to install when the PostgreSQL binaries are missing', async () => {
+    const saved = process.env.PG_BIN;
+    process.env.PG_BIN = path.join(REPO, 'no-such-postgresql-bin');
+    try {
+      await expect(findPostgresBinDir()).rejects.toThrow(/Debian's `postgresql` package/);
+      await expect(startFerretDb({ backend: 'postgresql' })).rejects.toThrow(/apt-get install postgresql/);
+    } finally {
+      if (saved === undefined) delete process.env.PG_BIN;
+      else process.env.PG_BIN = saved;
     }
   });
 });

@@ -2,8 +2,7 @@ import { runPlan } from '../../pipeline/run-plan.js';
 import { renderImportText } from '../../report/render-import-text.js';
 import type { CliIo } from '../cli-io.js';
 import { createRunOutput } from '../run-output.js';
-import { loadConfig, logConfigSources, requireSource, type CommonArgs } from '../shared-options.js';
-import { assertSourceDirectory } from './import-command.js';
+import { loadConfig, logConfigSources, requireSource, requireSourceDirectory, type CommonArgs } from '../shared-options.js';
 import { loadAcceptance } from '../accept-rejections.js';
 
 export interface PlanArgs extends CommonArgs {
@@ -17,7 +16,7 @@ export interface PlanArgs extends CommonArgs {
 export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
   const source = requireSource(config);
-  await assertSourceDirectory(source);
+  await requireSourceDirectory(source);
   const { logger } = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: [] });
   logConfigSources(logger, config);
   logger.info({ source }, 'plan starting (dry run; no database is touched)');

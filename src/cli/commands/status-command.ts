@@ -4,6 +4,7 @@ import { renderStatusText, type StatusReport } from '../../report/status-report.
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { completeCredentials } from '../prompt-password.js';
 import { loadConfig, requireDatabase, withDatabaseOptions, type CommonArgs } from '../shared-options.js';
 
 export interface StatusArgs extends CommonArgs {
@@ -14,15 +15,16 @@ export interface StatusArgs extends CommonArgs {
 
 export function statusOptions<T>(yargs: Argv<T>) {
   return withDatabaseOptions(yargs)
-    .option('config', { type: 'string', array: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo (or the worker\'s Worker:Storage:Mongo) from' })
-    .option('environment', { type: 'string', describe: 'Layer appsettings.{NAME}.json after each --config appsettings.json [default: DOTNET_ENVIRONMENT, else ASPNETCORE_ENVIRONMENT]' })
+    .option('config', { type: 'string', array: true, requiresArg: true, describe: 'appsettings*.json to read TaskRunner:Storage:Mongo (or the worker\'s Worker:Storage:Mongo) from' })
+    .option('environment', { type: 'string', requiresArg: true, describe: 'Layer appsettings.{NAME}.json after each --config appsettings.json [default: DOTNET_ENVIRONMENT, else ASPNETCORE_ENVIRONMENT]' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout' });
 }
 
 /** `status`: what the ledger says: files done per kind, the last sessions, who holds a lease. */
 export async function statusCommand(args: StatusArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
-  const { uri, database } = requireDatabase(config);
+  const { uri: givenUri, database } = requireDatabase(config);
+  const uri = await completeCredentials(givenUri, io);
   const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
   try {
     const ledger = new LedgerStore(connection.db, config.collections.ledger);

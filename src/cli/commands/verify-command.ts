@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { secretsOf } from '../../config/redact.js';
-import { UsageError } from '../../errors.js';
+import { checkedSetting, rangeText } from '../../config/limits.js';
+import { scrub, secretsOf } from '../../config/redact.js';
+import { BackfillRuntimeError, UsageError } from '../../errors.js';
 import { runVerify } from '../../pipeline/run-verify.js';
 import { renderVerifyHtml } from '../../report/render-verify-html.js';
 import { renderVerifyMarkdown } from '../../report/render-verify-markdown.js';
@@ -12,10 +10,12 @@ import { renderVerifyText } from '../../report/render-verify-text.js';
 import type { VerifyReport } from '../../report/verify-report.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
-import { createRunOutput } from '../run-output.js';
-import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
-import { assertSourceDirectory } from './import-command.js';
+import { verifyExitCode } from '../exit-codes.js';
 import { loadAcceptance } from '../accept-rejections.js';
+import { OutputFile } from '../output-file.js';
+import { completeCredentials } from '../prompt-password.js';
+import { createRunOutput } from '../run-output.js';
+import { loadConfig, logConfigSources, requireDatabase, requireSource, requireSourceDirectory, warnAboutLookAlikeNames, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 
 export interface VerifyArgs extends CommonArgs {
   json: boolean;
@@ -40,49 +40,66 @@ const REPORT_FORMATS: ReadonlyMap<string, (report: VerifyReport) => string> = ne
 
 export function verifyOptions<T>(yargs: Argv<T>) {
   return withDatabaseOptions(withSourceOptions(yargs))
-    .option('run', { type: 'string', array: true, describe: 'Verify only this runId (repeatable)' })
-    .option('sample', { type: 'number', describe: 'Verify a random sample of N runs (picked among the state files; the report lists them)' })
+    .option('run', { type: 'string', array: true, requiresArg: true, describe: 'Verify only this runId (repeatable)' })
+    .option('sample', { type: 'number', requiresArg: true, describe: `Verify a random sample of N runs (picked among the state files; the report lists them; ${rangeText('sample')})` })
     .option('strict', { type: 'boolean', default: false, describe: 'Extra documents in the database and source rejections fail the verification too (exit 3)' })
-    .option('report', { type: 'string', describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension' });
+    .option('report', { type: 'string', requiresArg: true, describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension; outside --source, replaced atomically' });
 }
 
 /**
  * `verify`: reads the source exactly as `import` does and compares it with the database, run by
  * run. Never writes to the data collections. Returns the exit code: 0 when nothing is missing or
- * mismatched, 3 otherwise (with --strict also for extras and rejections), 4 when interrupted.
+ * mismatched, 3 otherwise (with --strict also for extras and rejections), 4 when interrupted. The
+ * summary always reaches stdout; a --report that cannot be written is its own error on stderr
+ * (`[REPORT_WRITE_FAILED]`) and makes a passed comparison exit 1 (see `verifyExitCode`).
  */
 export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
   const source = requireSource(config);
-  const { uri, database } = requireDatabase(config);
+  const { uri: givenUri, database } = requireDatabase(config);
   const runIds = selectedRuns(args);
-  const sample = sampleSize(args);
+  const sample = args.sample === undefined ? undefined : checkedSetting('sample', args.sample);
   if (runIds && sample !== undefined) throw new UsageError('--run and --sample cannot be combined: name the runs, or ask for a sample');
   const reportPath = args.report === undefined ? undefined : path.resolve(io.cwd, args.report);
-  const render = reportPath ? reportRenderer(reportPath, source) : undefined;
-  if (reportPath) await assertWritableDirectory(path.dirname(reportPath));
-  await assertSourceDirectory(source);
+  const render = reportPath ? reportRenderer(reportPath) : undefined;
+  await requireSourceDirectory(source);
   const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
-
-  const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
-  const { logger, progress } = output;
-  logConfigSources(logger, config);
-  const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
+  // Opened (a temp file beside it) before the comparison: a bad path is a usage error up front.
+  const reportFile = reportPath ? await OutputFile.open(reportPath, source, { option: '--report', failureCode: 'REPORT_WRITE_FAILED' }) : undefined;
+  let closeOutput = (): void => undefined;
   try {
-    logger.info({ source, database, server: connection.serverLabel }, 'verify starting (read-only)');
-    const report = await runVerify(
-      { ...config, source, strict: args.strict ?? false, ...(acceptance ? { acceptance } : {}), ...(runIds ? { runIds } : {}), ...(sample === undefined ? {} : { sample }) },
-      { db: connection.db, serverLabel: connection.serverLabel, logger, ...(progress ? { progress } : {}), ...(io.signal ? { signal: io.signal } : {}) },
-    );
-    if (reportPath && render) {
-      await writeAtomically(reportPath, render(report));
-      logger.info({ report: reportPath }, 'report written');
+    const uri = await completeCredentials(givenUri, io);
+    const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
+    closeOutput = () => output.close();
+    const { logger, progress } = output;
+    logConfigSources(logger, config);
+    warnAboutLookAlikeNames(database, config.collections, logger);
+    const connection = await connect(uri, database, { caFile: args.tlsCaFile, certificateKeyFile: args.tlsCertificateKeyFile });
+    let report: VerifyReport;
+    try {
+      logger.info({ source, database, server: connection.serverLabel }, 'verify starting (read-only)');
+      report = await runVerify(
+        { ...config, source, strict: args.strict ?? false, ...(acceptance ? { acceptance } : {}), ...(runIds ? { runIds } : {}), ...(sample === undefined ? {} : { sample }) },
+        { db: connection.db, serverLabel: connection.serverLabel, logger, ...(progress ? { progress } : {}), ...(io.signal ? { signal: io.signal } : {}) },
+      );
+    } finally {
+      output.close();
+      await connection.client.close().catch(() => undefined);
     }
-    io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderVerifyText(report));
-    return report.exitCode;
+    let failure: BackfillRuntimeError | undefined;
+    if (reportFile && render) {
+      reportFile.write(render(report));
+      failure = await reportFile.commit().then(() => undefined, (error: unknown) => error as BackfillRuntimeError);
+      if (!failure) logger.info({ report: reportFile.path }, 'report written');
+    }
+    const exitCode = reportFile ? verifyExitCode(report.exitCode, failure === undefined) : report.exitCode;
+    const printed = { ...report, exitCode, reportFile: reportFile ? { path: reportFile.path, written: failure === undefined } : null };
+    io.stdout.write(args.json ? `${JSON.stringify(printed)}\n` : renderVerifyText(report));
+    if (failure) io.stderr.write(`taskrunner-backfill: [${failure.code}] ${scrub(failure.message, secretsOf(uri))}; the summary above is complete\n`);
+    return exitCode;
   } finally {
-    output.close();
-    await connection.client.close().catch(() => undefined);
+    closeOutput();
+    await reportFile?.discard();
   }
 }
 
@@ -93,44 +110,8 @@ function selectedRuns(args: VerifyArgs): string[] | undefined {
   return [...new Set(runIds)];
 }
 
-function sampleSize(args: VerifyArgs): number | undefined {
-  if (args.sample === undefined) return undefined;
-  if (!Number.isSafeInteger(args.sample) || args.sample < 1) {
-    throw new UsageError(`--sample must be a whole number of at least 1 (got ${JSON.stringify(args.sample)})`);
-  }
-  return args.sample;
-}
-
-function reportRenderer(reportPath: string, source: string): (report: VerifyReport) => string {
+function reportRenderer(reportPath: string): (report: VerifyReport) => string {
   const render = REPORT_FORMATS.get(path.extname(reportPath).toLowerCase());
   if (!render) throw new UsageError(`--report ${reportPath}: name a .md (Markdown) or .html (HTML) file`);
-  const relative = path.relative(source, reportPath);
-  if (relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))) {
-    throw new UsageError(`--report ${reportPath} is inside --source; the source tree is never written to`);
-  }
   return render;
-}
-
-async function assertWritableDirectory(directory: string): Promise<void> {
-  try {
-    if ((await stat(directory)).isDirectory()) {
-      await access(directory, constants.W_OK);
-      return;
-    }
-  } catch {
-    // fall through
-  }
-  throw new UsageError(`--report: the folder ${directory} does not exist or cannot be written to`);
-}
-
-/** Temp file + rename, so a reader never sees half a report. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, text, 'utf8');
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw error;
-  }
 }

@@ -132,7 +132,7 @@ describe('the importer\'s own settings from the environment (TaskRunnerBackfill_
   });
 
   it('a bad value from the environment is a usage error', () => {
-    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__BatchSize: 'many' }, [], CWD))).toContain('--batch-size must be a whole number of at least 1');
-    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__LogsRetentionDays: 'forever' }, [], CWD))).toContain('--logs-retention-days must be a positive number');
+    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__BatchSize: 'many' }, [], CWD))).toBe('--batch-size (TaskRunnerBackfill:BatchSize) must be one whole number from 1 to 100,000 (got "many")');
+    expect(usageError(() => resolveConfig({}, { TaskRunnerBackfill__LogsRetentionDays: 'forever' }, [], CWD))).toContain('--logs-retention-days (TaskRunnerBackfill:LogsRetentionDays) must be one whole number');
   });
 });
