@@ -18,6 +18,7 @@ export type RuntimeErrorCode =
   | 'DB_UNAVAILABLE'
   | 'LEASE_HELD'
   | 'LEASE_LOST'
+  | 'SCHEMA_CONFLICT'
   | 'INTERRUPTED';
 
 /** Something outside the tool failed (database, file system); the message says what to do. */

@@ -79,8 +79,8 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   scanning.catch(() => undefined);
 
   const isFerretDb = await detectFerretDb(deps.db);
-  await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message) => {
-    tally.warn('server-feature-missing', message);
+  await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message, code) => {
+    tally.warn(code ?? 'server-feature-missing', message);
     deps.logger.warn(message);
   }, isFerretDb);
 

@@ -15,6 +15,7 @@ import { VerifySink } from '../verify/verify-sink.js';
 import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
 import { readSourceRecords } from './read-source-records.js';
 import { countFiles } from './run-import.js';
+import { checkSchemaForReport } from './schema-for-report.js';
 
 /** Everything `verify` needs, resolved once by the CLI (or given by an API caller). */
 export interface VerifyOptions extends SourceReadOptions {
@@ -29,6 +30,8 @@ export interface VerifyOptions extends SourceReadOptions {
   detailLimit?: number;
   /** Runs that are not clean listed in full. Default 1000. */
   runLimit?: number;
+  /** The retention the logs timestamp index should have (`--logs-retention-days`), for the schema check. */
+  logsRetentionDays?: number;
 }
 
 export interface VerifyDependencies {
@@ -136,7 +139,9 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
   }
   const summary = tally.runSummary(options.runLimit ?? DEFAULT_VERIFY_RUN_LIMIT);
   const strict = options.strict ?? false;
-  const passed = verifyPassed(totals, strict);
+  // The spec's unique indexes are part of what is verified: without them the service loses its idempotence.
+  const schema = await checkSchemaForReport(deps.db, options.collections, options.logsRetentionDays, deps.logger);
+  const passed = verifyPassed(totals, strict) && (schema.schemaCheck?.uniqueKeysEnforced ?? true);
   const scope: VerifyScope =
     selection.kind === 'all'
       ? { kind: 'all' }
@@ -178,6 +183,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
         : [],
     orphanRunIds: [...readTally.orphanRunIds].filter((runId) => selection.includes(runId)).sort(compareText),
     warnings: readTally.warningList(),
+    ...schema,
     detailsTruncated: tally.detailsTruncated,
     passed,
     exitCode: verifyExitCode(complete, passed),

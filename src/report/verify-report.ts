@@ -1,3 +1,4 @@
+import { schemaVerifyFailure, type SchemaCheck } from './schema-check.js';
 import type { CollectionRole, Rejection, WarningEntry } from './types.js';
 
 /**
@@ -135,9 +136,13 @@ export interface VerifyReport {
   unknownRunIds: string[];
   orphanRunIds: string[];
   warnings: WarningEntry[];
+  /** The database compared with the collection spec; a unique index the spec asks for that is missing (or not unique) fails the verification. */
+  schemaCheck?: SchemaCheck;
+  /** Why the schema could not be read (e.g. not authorized to list collections); the verification goes on without it. */
+  schemaCheckError?: string;
   /** True when the lists of first differences were cut (the counts are still exact). */
   detailsTruncated: boolean;
-  /** Nothing missing and nothing mismatched (and, with --strict, no extras and no rejections). */
+  /** Nothing missing, nothing mismatched, the spec's unique indexes in place (and, with --strict, no extras and no rejections). */
   passed: boolean;
   exitCode: number;
 }
@@ -170,7 +175,8 @@ export function verifyOutcomeLine(report: VerifyReport): string {
     return `PASSED: every source record is in the database (${failing}; ${informational}` +
       `${report.options.strict ? '' : '; extras and rejections fail only with --strict'}).`;
   }
-  return `FAILED: ${failing}; ${informational}${report.options.strict ? ' (--strict: extras and rejections fail too)' : ''}.`;
+  const schema = report.schemaCheck ? schemaVerifyFailure(report.schemaCheck) : undefined;
+  return `FAILED: ${schema ? `${schema}; ` : ''}${failing}; ${informational}${report.options.strict ? ' (--strict: extras and rejections fail too)' : ''}.`;
 }
 
 /** A one-line description of the scope, shared by every renderer (at most `shown` ids listed). */
