@@ -23,6 +23,7 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
     .option('max-line-bytes', { type: 'number', describe: `Largest log line kept [default: ${DEFAULTS.maxLineBytes}]` })
     .option('batch-size', { type: 'number', describe: `Records per write batch [default: ${DEFAULTS.batchSize}]` })
     .option('batch-bytes', { type: 'number', describe: `Approximate bytes per write batch [default: ${DEFAULTS.batchBytes}]` })
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'Go on when --source holds no run state file (otherwise a usage error: it is usually the wrong folder)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout instead of the readable summary' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only warnings and errors in the stderr log' })
     .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` })
@@ -43,6 +44,8 @@ export function withDatabaseOptions<T>(yargs: Argv<T>) {
 export interface CommonArgs extends CliOptions {
   config?: string[];
   environment?: string;
+  /** `--allow-empty` (import, plan, verify): a --source with no run state file is not an error. */
+  allowEmpty?: boolean;
 }
 
 /**

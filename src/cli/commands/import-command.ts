@@ -15,6 +15,7 @@ import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatab
 import { DEFAULTS } from '../../config/defaults.js';
 import { WHOLE_SOURCE } from '../../ledger/ledger-types.js';
 import { parsePartition } from '../../ledger/partition.js';
+import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface ImportArgs extends CommonArgs {
   json: boolean;
@@ -48,6 +49,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const source = requireSource(config);
   const { uri, database } = requireDatabase(config);
   await assertSourceDirectory(source);
+  await assertSourceHasRunStates(source, config.globs, args.allowEmpty);
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'import progress' } });
   const { logger, progress } = output;
   logConfigSources(logger, config);

@@ -15,6 +15,7 @@ import { connect } from '../connect.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { assertSourceDirectory } from './import-command.js';
+import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface VerifyArgs extends CommonArgs {
   json: boolean;
@@ -61,6 +62,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
   const render = reportPath ? reportRenderer(reportPath, source) : undefined;
   if (reportPath) await assertWritableDirectory(path.dirname(reportPath));
   await assertSourceDirectory(source);
+  await assertSourceHasRunStates(source, config.globs, args.allowEmpty);
 
   const output = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: secretsOf(uri), progress: { message: 'verify progress' } });
   const { logger, progress } = output;
