@@ -6,6 +6,7 @@ import { importCommand, importOptions, type ImportArgs } from './commands/import
 import { planCommand, type PlanArgs } from './commands/plan-command.js';
 import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify-command.js';
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
+import { schemaCommand, schemaOptions, type SchemaArgs } from './commands/schema-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { scrub, secretsOf } from '../config/redact.js';
@@ -52,7 +53,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         exitCode = await statusCommand(args as unknown as StatusArgs, io);
       },
     )
-    .demandCommand(1, 'Name a command: import, plan, verify or status.')
+    .command(
+      'schema',
+      'Create the spec\'s collections and indexes (adopting what exists), or compare with --check; run by import anyway',
+      (y) => schemaOptions(y),
+      async (args) => {
+        exitCode = await schemaCommand(args as unknown as SchemaArgs, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: preflight, schema, plan, import, verify or status.')
     .strict()
     .help()
     .alias('h', 'help')
