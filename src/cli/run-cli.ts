@@ -7,6 +7,7 @@ import { planCommand, type PlanArgs } from './commands/plan-command.js';
 import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify-command.js';
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
 import { schemaCommand, schemaOptions, type SchemaArgs } from './commands/schema-command.js';
+import { preflightCommand, preflightOptions, type PreflightArgs } from './commands/preflight-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { scrub, secretsOf } from '../config/redact.js';
@@ -51,6 +52,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       (y) => statusOptions(y),
       async (args) => {
         exitCode = await statusCommand(args as unknown as StatusArgs, io);
+      },
+    )
+    .command(
+      'preflight',
+      'The checklist to run first in the change window: connection, credentials, server, write access, schema, source tree, ledger, estimate',
+      (y) => preflightOptions(y),
+      async (args) => {
+        exitCode = await preflightCommand(args as unknown as PreflightArgs, io);
       },
     )
     .command(
