@@ -43,7 +43,8 @@ export function verifyOptions<T>(yargs: Argv<T>) {
     .option('run', { type: 'string', array: true, describe: 'Verify only this runId (repeatable)' })
     .option('sample', { type: 'number', describe: 'Verify a random sample of N runs (picked among the state files; the report lists them)' })
     .option('strict', { type: 'boolean', default: false, describe: 'Extra documents in the database and source rejections fail the verification too (exit 3)' })
-    .option('report', { type: 'string', describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension' });
+    .option('report', { type: 'string', describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension' })
+    .option('logs-retention-days', { type: 'number', describe: 'The retention the import was run with (TTL of the pack_run_logs timestamp index), for the schema check; none by default' });
 }
 
 /**
