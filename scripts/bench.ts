@@ -33,6 +33,7 @@ import { readSourceRecords } from '../src/pipeline/read-source-records.js';
 import { ImportTally } from '../src/report/import-tally.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../src/report/types.js';
 import { DEFAULT_SOURCE_GLOBS, findSourceFiles } from '../src/scan/find-source-files.js';
+import { detectServerProfile, schemaServer } from '../src/server/server-profile.js';
 import { ensureSchema } from '../src/write/ensure-schema.js';
 import { dumpDatabase, sameBytes } from '../test/helpers/dump.js';
 import { makeSyntheticTree } from '../test/helpers/synthetic-tree.js';
@@ -157,7 +158,7 @@ async function* storedBatches(file: string): AsyncGenerator<{ role: CollectionRo
 
 /** B: the raw driver, same schema, same batch size and concurrency, no reading or normalizing. */
 async function rawInsert(db: Db, file: string): Promise<number> {
-  await ensureSchema(db, DEFAULT_COLLECTION_NAMES, {}, () => undefined, true);
+  await ensureSchema(db, DEFAULT_COLLECTION_NAMES, {}, () => undefined, schemaServer(await detectServerProfile(db, [])));
   const limit = pLimit(args.concurrency);
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();

@@ -19,6 +19,7 @@ export type RuntimeErrorCode =
   | 'DB_UNAVAILABLE'
   | 'LEASE_HELD'
   | 'LEASE_LOST'
+  | 'SCHEMA_CONFLICT'
   | 'INTERRUPTED'
   /** The --rejects file could not be written; the import stopped and ended its session. */
   | 'OUTPUT_WRITE_FAILED'

@@ -29,3 +29,9 @@ export type { CollectionRole, Outcome, OutcomeCounts, Rejection, Conflict, Reaso
 export { EXIT_CODES } from './cli/exit-codes.js';
 export { UsageError, BackfillRuntimeError, InternalError, type RuntimeErrorCode } from './errors.js';
 export { runCli } from './cli/run-cli.js';
+export { runSchema, type SchemaRunOptions, type SchemaRunDependencies } from './pipeline/run-schema.js';
+export { runPreflight, type PreflightOptions, type PreflightDependencies } from './pipeline/run-preflight.js';
+export { checkSchema } from './write/read-schema.js';
+export type { SchemaCheck, SchemaItem } from './report/schema-check.js';
+export type { SchemaReport } from './report/schema-report.js';
+export type { PreflightReport, PreflightCheck } from './report/preflight-report.js';

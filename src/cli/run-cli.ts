@@ -6,6 +6,8 @@ import { importCommand, importOptions, type ImportArgs } from './commands/import
 import { planCommand, type PlanArgs } from './commands/plan-command.js';
 import { verifyCommand, verifyOptions, type VerifyArgs } from './commands/verify-command.js';
 import { statusCommand, statusOptions, type StatusArgs } from './commands/status-command.js';
+import { schemaCommand, schemaOptions, type SchemaArgs } from './commands/schema-command.js';
+import { preflightCommand, preflightOptions, type PreflightArgs } from './commands/preflight-command.js';
 import { selfCheckCommand, selfCheckOptions, type SelfCheckArgs } from './commands/self-check-command.js';
 import { withSourceOptions } from './shared-options.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -35,7 +37,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .usage('$0 <command> [options]\n\nMoves Task Runner pack-run history from the filesystem provider into MongoDB.');
   for (const name of COMMAND_NAMES) parser = parser.command(name, COMMANDS[name].describe, (y) => COMMANDS[name].build(y), run(name));
   parser = parser
-    .demandCommand(1, 'Name a command: import, plan, verify or status.')
+    .demandCommand(1, 'Name a command: preflight, schema, plan, import, verify or status.')
     .strict()
     .recommendCommands()
     .help()
@@ -80,8 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-type CommandName = 'import' | 'plan' | 'verify' | 'status' | 'self-check';
-const COMMAND_NAMES: readonly CommandName[] = ['import', 'plan', 'verify', 'status', 'self-check'];
+type CommandName = 'preflight' | 'schema' | 'import' | 'plan' | 'verify' | 'status' | 'self-check';
+const COMMAND_NAMES: readonly CommandName[] = ['preflight', 'schema', 'import', 'plan', 'verify', 'status', 'self-check'];
 
 interface CommandSpec {
   describe: string;
@@ -90,6 +92,16 @@ interface CommandSpec {
 }
 
 const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  preflight: {
+    describe: 'The checklist to run first in the change window: connection, credentials, server, write access, schema, source tree, ledger, estimate',
+    build: (y) => preflightOptions(y) as unknown as Argv,
+    run: (args, io) => preflightCommand(args as unknown as PreflightArgs, io),
+  },
+  schema: {
+    describe: "Create the spec's collections and indexes (adopting what exists), or compare with --check; run by import anyway",
+    build: (y) => schemaOptions(y) as unknown as Argv,
+    run: (args, io) => schemaCommand(args as unknown as SchemaArgs, io),
+  },
   import: {
     describe: 'Import the source tree into MongoDB (idempotent: run it again at any time)',
     build: (y) => importOptions(y) as unknown as Argv,

@@ -35,6 +35,7 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
       requiresArg: true,
       describe: 'A rejects file (written by --rejects) you reviewed: exactly those records (same file, position and bytes) count as accepted, not rejected, and no longer fail the run',
     })
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'Go on when --source holds no run state file (otherwise a usage error: it is usually the wrong folder)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout instead of the readable summary' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only warnings and errors in the stderr log' })
     .option('log-level', { type: 'string', requiresArg: true, choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], describe: `stderr log level [default: ${DEFAULTS.logLevel}]` })
@@ -57,6 +58,8 @@ export interface CommonArgs extends CliOptions {
   environment?: string;
   /** `--accept-rejections FILE` (import, plan, verify). */
   acceptRejections?: string;
+  /** `--allow-empty` (import, plan, verify): a --source with no run state file is not an error. */
+  allowEmpty?: boolean;
 }
 
 /**

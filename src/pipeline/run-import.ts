@@ -20,7 +20,7 @@ import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
 import { COLLECTION_ROLES, OUTCOMES, type CollectionRole, type Rejection } from '../report/types.js';
 import { fileStem, findSourceFiles, type SourceFile, type SourceInventory } from '../scan/find-source-files.js';
 import type { SourceReadOptions } from '../scan/source-options.js';
-import { describeServer, detectServerProfile } from '../server/server-profile.js';
+import { describeServer, detectServerProfile, schemaServer } from '../server/server-profile.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { ensureSchema } from '../write/ensure-schema.js';
 import { updateCommands } from '../write/server-commands.js';
@@ -81,10 +81,10 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
 
   const probeCollections = [options.collections.ledger, options.collections.logs, options.collections.runs];
   let profile = await detectServerProfile(deps.db, probeCollections);
-  await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message) => {
-    tally.warn('server-feature-missing', message);
+  await ensureSchema(deps.db, options.collections, { logsRetentionDays: options.logsRetentionDays }, (message, code) => {
+    tally.warn(code ?? 'server-feature-missing', message);
     deps.logger.warn(message);
-  }, !profile.capabilities.sparseIndexes);
+  }, schemaServer(profile));
   // A server that shows its backend only on an existing collection: ask again now there is one.
   if (profile.backend === 'unknown') profile = await detectServerProfile(deps.db, probeCollections);
   deps.logger.info({ server: describeServer(profile) }, 'server detected');

@@ -16,6 +16,7 @@ import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, com
 import { readSourceRecords } from './read-source-records.js';
 import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
 import { countFiles } from './run-import.js';
+import { checkSchemaForReport } from './schema-for-report.js';
 
 /** Everything `verify` needs, resolved once by the CLI (or given by an API caller). */
 export interface VerifyOptions extends SourceReadOptions {
@@ -32,6 +33,8 @@ export interface VerifyOptions extends SourceReadOptions {
   runLimit?: number;
   /** Rejections the operator reviewed and accepted as not imported (`--accept-rejections`). */
   acceptance?: RejectionAcceptance;
+  /** The retention the logs timestamp index should have (`--logs-retention-days`), for the schema check. */
+  logsRetentionDays?: number;
 }
 
 export interface VerifyDependencies {
@@ -139,7 +142,9 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
   }
   const summary = tally.runSummary(options.runLimit ?? DEFAULT_VERIFY_RUN_LIMIT);
   const strict = options.strict ?? false;
-  const passed = verifyPassed(totals, strict);
+  // The spec's unique indexes are part of what is verified: without them the service loses its idempotence.
+  const schema = await checkSchemaForReport(deps.db, options.collections, options.logsRetentionDays, deps.logger);
+  const passed = verifyPassed(totals, strict) && (schema.schemaCheck?.uniqueKeysEnforced ?? true);
   const scope: VerifyScope =
     selection.kind === 'all'
       ? { kind: 'all' }
@@ -181,6 +186,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
         : [],
     orphanRunIds: [...readTally.orphanRunIds].filter((runId) => selection.includes(runId)).sort(compareText),
     warnings: readTally.warningList(),
+    ...schema,
     detailsTruncated: tally.detailsTruncated,
     notInDatabase: notInDatabase(totals, tally.rejectionReasons()),
     unusedAcceptances: readTally.unusedAcceptances(),

@@ -1,4 +1,5 @@
 import { printable } from './printable.js';
+import { schemaSection } from './schema-check.js';
 import {
   collectionTableRows,
   countCells,
@@ -78,6 +79,18 @@ export function renderVerifyMarkdown(report: VerifyReport): string {
     out.push('## Warnings while reading the source');
     out.push('');
     for (const warning of report.warnings) out.push(`- [${md(warning.code)}] ${md(warning.message)}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
+  }
+  const schema = schemaSection(report.schemaCheck, report.schemaCheckError);
+  if (schema) {
+    out.push('');
+    out.push('## Schema');
+    out.push('');
+    out.push(md(schema.verdict));
+    if (schema.notable.length > 0) {
+      out.push('');
+      out.push(table(['collection', 'object', 'expected', 'found', 'status', 'note'], schema.notable.map((row) => [row.collection, row.object, row.expected, row.found, row.status, row.note].map(md))));
+    }
+    for (const warning of schema.warnings) out.push(`\n- ${md(warning)}`);
   }
   out.push('');
   return out.join('\n');

@@ -8,6 +8,7 @@ import {
   runsLine,
 } from './verify-details.js';
 import { printable } from './printable.js';
+import { schemaSection } from './schema-check.js';
 import { TextLines } from './text-lines.js';
 import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLine, notInDatabaseLine, type VerifyReport } from './verify-report.js';
 
@@ -68,6 +69,12 @@ export function renderVerifyText(report: VerifyReport): string {
   if (report.warnings.length > 0) {
     lines.line('Warnings while reading the source:');
     for (const warning of report.warnings) lines.line(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
+  }
+  const schema = schemaSection(report.schemaCheck, report.schemaCheckError);
+  if (schema) {
+    lines.line(`Schema: ${schema.verdict}`);
+    for (const row of schema.notable) lines.line(`  ${row.collection} ${row.object}: ${row.status}; found ${row.found}; expected ${row.expected}${row.note ? `. ${row.note}` : ''}`);
+    for (const warning of schema.warnings) lines.line(`  ${warning}`);
   }
   if (report.unusedAcceptances > 0) {
     lines.line(`${report.unusedAcceptances} accepted rejection(s) of --accept-rejections matched nothing read this time (fixed since, changed, or out of scope)`);

@@ -94,7 +94,8 @@ export type WarningCode =
   | 'server-feature-missing'
   | 'duplicate-run-id'
   | 'unicode-normalization'
-  | 're-homed';
+  | 're-homed'
+  | 'schema-adopted';
 
 export interface WarningEntry {
   code: WarningCode;

@@ -1,3 +1,4 @@
+import { schemaVerifyFailure, type SchemaCheck } from './schema-check.js';
 import type { CollectionRole, Rejection, WarningEntry } from './types.js';
 
 /**
@@ -138,6 +139,10 @@ export interface VerifyReport {
   unknownRunIds: string[];
   orphanRunIds: string[];
   warnings: WarningEntry[];
+  /** The database compared with the collection spec; a unique index the spec asks for that is missing (or not unique) fails the verification. */
+  schemaCheck?: SchemaCheck;
+  /** Why the schema could not be read (e.g. not authorized to list collections); the verification goes on without it. */
+  schemaCheckError?: string;
   /** True when the lists of first differences were cut (the counts are still exact). */
   detailsTruncated: boolean;
   /**
@@ -147,7 +152,7 @@ export interface VerifyReport {
   notInDatabase: { total: number; missing: number; rejectedByReason: Record<string, number>; acceptedByReason: Record<string, number> };
   /** Entries of the --accept-rejections file that matched no rejection (fixed since, changed, or out of scope). */
   unusedAcceptances: number;
-  /** Nothing missing, nothing mismatched, no rejection that was not accepted (and, with --strict, no extras). */
+  /** Nothing missing, nothing mismatched, no rejection that was not accepted, the spec's unique indexes in place (and, with --strict, no extras). */
   passed: boolean;
   exitCode: number;
 }
@@ -181,7 +186,8 @@ export function verifyOutcomeLine(report: VerifyReport): string {
     const every = totals.accepted > 0 ? 'every source record is in the database or accepted as not imported' : 'every source record is in the database';
     return `PASSED: ${every} (${failing}; ${informational}${report.options.strict ? '' : '; extras fail only with --strict'}).`;
   }
-  return `FAILED: ${failing}; ${informational}${report.options.strict ? ' (--strict: extras fail too)' : ''}.`;
+  const schema = report.schemaCheck ? schemaVerifyFailure(report.schemaCheck) : undefined;
+  return `FAILED: ${schema ? `${schema}; ` : ''}${failing}; ${informational}${report.options.strict ? ' (--strict: extras fail too)' : ''}.`;
 }
 
 /** "N source records are not in the database: ..." with the reasons, or undefined when none. */

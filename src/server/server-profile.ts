@@ -18,6 +18,10 @@ export interface ServerProfile {
   /** FerretDB's storage backend, read from the shape of its explain output. */
   backend?: 'sqlite' | 'postgresql' | 'unknown';
   topology: 'standalone' | 'replicaSet' | 'sharded';
+  /** The replica set's name. */
+  setName?: string;
+  /** False on a secondary or an arbiter: writes would fail. */
+  writablePrimary: boolean;
   capabilities: ServerCapabilities;
   writes: WriteLimits;
   reads: ReadStrategy;
@@ -137,6 +141,12 @@ export const FERRETDB_FACTS = Object.freeze({
   exactCollStatsCountSqlite: true,
 } as const);
 
+/**
+ * The first-import throughput `npm run bench` measured (README, "Performance"; default batch size
+ * and concurrency): the only rate this project has measured, used by preflight's estimate.
+ */
+export const MEASURED_IMPORT_RATE = Object.freeze({ documentsPerSecond: 21_500, measuredOn: 'FerretDB v1.24 on SQLite, 2 cores' });
+
 /** The profile of a FerretDB server on the given backend. */
 export function ferretDbProfile(backend: ServerProfile['backend']): Pick<ServerProfile, 'capabilities' | 'writes' | 'reads'> {
   const facts = FERRETDB_FACTS;
@@ -174,20 +184,26 @@ export interface ServerAnswers {
 /** The profile a server's answers describe. Pure. */
 export function profileFromAnswers(answers: ServerAnswers): ServerProfile {
   const { buildInfo, hello } = answers;
-  const topology = typeof hello.setName === 'string' ? 'replicaSet' : hello.msg === 'isdbgrid' ? 'sharded' : 'standalone';
+  const topology = hello.msg === 'isdbgrid' ? 'sharded' : typeof hello.setName === 'string' ? 'replicaSet' : 'standalone';
   const version = String(buildInfo.version ?? 'unknown');
+  const member = {
+    ...(typeof hello.setName === 'string' ? { setName: hello.setName } : {}),
+    // Older servers answer isMaster's `ismaster`; hello's is `isWritablePrimary`.
+    writablePrimary: hello.isWritablePrimary === true || hello.ismaster === true,
+  };
   if (!Object.hasOwn(buildInfo, 'ferretdbVersion')) {
     return {
       kind: 'mongodb',
       version,
       topology,
+      ...member,
       ...MONGODB_DEFAULTS,
       // Transactions need a replica set or a sharded cluster.
       capabilities: { ...MONGODB_DEFAULTS.capabilities, transactions: topology !== 'standalone' },
     };
   }
   const backend = backendFromExplain(answers.explain);
-  return { kind: 'ferretdb', version, ferretdbVersion: String(buildInfo.ferretdbVersion), backend, topology, ...ferretDbProfile(backend) };
+  return { kind: 'ferretdb', version, ferretdbVersion: String(buildInfo.ferretdbVersion), backend, topology, ...member, ...ferretDbProfile(backend) };
 }
 
 /** FerretDB's explain carries PostgreSQL's plan ("Node Type") or SQLite's EXPLAIN QUERY PLAN rows ("detail=SCAN ..."). */
@@ -207,7 +223,11 @@ function backendFromExplain(explain: Document | undefined): ServerProfile['backe
  */
 export async function detectServerProfile(db: Db, probeCollections: readonly string[]): Promise<ServerProfile> {
   const buildInfo = await db.admin().command({ buildInfo: 1 });
-  const hello = await db.admin().command({ hello: 1 }).catch(() => ({}) as Document);
+  const hello = await db
+    .admin()
+    .command({ hello: 1 })
+    .catch(() => db.admin().command({ isMaster: 1 }))
+    .catch(() => ({}) as Document);
   let explain: Document | undefined;
   if (Object.hasOwn(buildInfo, 'ferretdbVersion')) {
     const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((collection) => collection.name));
@@ -219,10 +239,35 @@ export async function detectServerProfile(db: Db, probeCollections: readonly str
   return profileFromAnswers({ buildInfo, hello, ...(explain ? { explain } : {}) });
 }
 
-/** One line for logs and reports: `FerretDB v1.24.2 on PostgreSQL (standalone)`, `MongoDB 8.0.4 (replicaSet)`. */
+const TOPOLOGY_NAMES: Record<ServerProfile['topology'], string> = { standalone: 'standalone', replicaSet: 'replica set', sharded: 'sharded' };
+
+/**
+ * One line for logs and reports: `FerretDB on PostgreSQL (MongoDB 7.0.42 compatible, standalone)`,
+ * `MongoDB 8.0.4 (replica set rs0)`. The one place that names a server in user-facing text.
+ */
 export function describeServer(profile: ServerProfile): string {
-  if (profile.kind === 'mongodb') return `MongoDB ${profile.version} (${profile.topology})`;
+  const topology = profile.topology === 'replicaSet' && profile.setName ? `replica set ${profile.setName}` : TOPOLOGY_NAMES[profile.topology];
+  if (profile.kind === 'mongodb') return `MongoDB ${profile.version} (${topology})`;
   const version = profile.ferretdbVersion && profile.ferretdbVersion !== 'unknown' ? ` ${profile.ferretdbVersion}` : '';
   const backend = profile.backend === 'postgresql' ? 'PostgreSQL' : profile.backend === 'sqlite' ? 'SQLite' : 'an unknown backend';
-  return `FerretDB${version} on ${backend} (${profile.topology})`;
+  return `FerretDB${version} on ${backend} (MongoDB ${profile.version} compatible, ${topology})`;
+}
+
+/** What the schema code needs to know of the server. */
+export function schemaServer(profile: ServerProfile): Pick<ServerCapabilities, 'validators' | 'ttlIndexes' | 'sparseIndexes'> & { description: string } {
+  const { validators, ttlIndexes, sparseIndexes } = profile.capabilities;
+  return { description: describeServer(profile), validators, ttlIndexes, sparseIndexes };
+}
+
+/** What the server lacks that the spec asks for, in words (empty on MongoDB). */
+export function describeMissingFeatures(capabilities: ServerCapabilities): string[] {
+  const missing = [
+    ...(capabilities.validators ? [] : ['$jsonSchema validators']),
+    ...(capabilities.ttlIndexes ? [] : ['TTL indexes']),
+    ...(capabilities.partialIndexes ? [] : ['partial indexes']),
+  ];
+  return [
+    ...(missing.length > 0 ? [`The server holds no ${missing.join(', ')}; the import goes on without them (one warning each).`] : []),
+    ...(capabilities.sparseIndexes ? [] : ['The server ignores the "sparse" index option (the tenant index is created non-sparse).']),
+  ];
 }

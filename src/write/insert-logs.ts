@@ -7,13 +7,16 @@ import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
 import { findWhereIn } from './server-commands.js';
 import type { PendingRecord } from './pending-record.js';
-import { DUPLICATE_KEY } from './server-errors.js';
+import { classifyWriteError, writeErrorAnswer } from './refused-writes.js';
 import { perDocumentErrors } from './write-errors.js';
 
 /** A log entry's unique key (runId, sequence) for maps; `sequence` as text whatever its BSON number type. */
 export function logKey(doc: Document): string {
   return recordKey(String(doc.runId), String(doc.sequence));
 }
+
+/** The spec's unique key of pack_run_logs. */
+const LOG_KEYS = [{ runId: 1, sequence: 1 }] as const;
 
 /**
  * Log entries are immutable: insert-if-absent. One unordered insertMany per batch (the fastest
@@ -41,7 +44,10 @@ export async function insertLogBatch(
   for (const writeError of errors) {
     const record = records[writeError.index];
     if (!record) continue;
-    if (writeError.code === DUPLICATE_KEY) {
+    // Only a duplicate of the entry's own key means "exists": a validation failure (121) or a
+    // duplicate on an index the spec does not have is a refusal, reported with the rule or index.
+    const meaning = classifyWriteError(writeErrorAnswer(writeError), collection.collectionName, LOG_KEYS);
+    if (meaning.kind === 'exists') {
       duplicates.push(record);
     } else {
       tally.reject({
@@ -50,8 +56,8 @@ export async function insertLogBatch(
         line: record.origin.line,
         byteOffset: record.origin.byteOffset,
         reason: 'server-refused',
-        message: `the server refused the entry: ${writeError.errmsg ?? `code ${writeError.code}`}`,
-        hint: 'Fix the line so it matches the documented shape, then re-run.',
+        message: `the entry was refused: ${meaning.message}`,
+        hint: meaning.hint,
         fingerprint: fingerprintOfDocument(record.doc),
       });
     }

@@ -21,6 +21,8 @@ const AUTH_CODES = new Set([13, 18, 8000]);
 
 export const DUPLICATE_KEY = 11000;
 export const NOT_IMPLEMENTED = 238;
+/** A document the collection's validator refused (never transient, never a duplicate). */
+export const DOCUMENT_VALIDATION_FAILURE = 121;
 
 /** True for failures a retry may cure: the network, a restarting server, a primary stepping down. */
 export function isTransientError(error: unknown): boolean {
@@ -28,6 +30,8 @@ export function isTransientError(error: unknown): boolean {
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT';
   }
+  // A validator's refusal is an answer about the document: waiting never changes it.
+  if (error.code === DOCUMENT_VALIDATION_FAILURE) return false;
   if (error instanceof MongoBulkWriteError && error.writeErrors && (Array.isArray(error.writeErrors) ? error.writeErrors.length > 0 : true)) {
     return false; // per-document errors are answers, not outages
   }

@@ -7,7 +7,7 @@ import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
 import { chunks, findWhereIn, type UpdateCommands } from './server-commands.js';
 import type { PendingRecord } from './pending-record.js';
-import { DUPLICATE_KEY } from './server-errors.js';
+import { classifyWriteError, writeErrorAnswer, type WriteErrorMeaning } from './refused-writes.js';
 import { perDocumentErrors } from './write-errors.js';
 
 /** How one versioned collection (runs, artifacts, approvals) is keyed and ordered in time. */
@@ -26,6 +26,8 @@ export interface VersionedCollectionSpec {
   findField: '_id' | 'runId';
   /** Date fields that order versions, most significant first (null sorts before any date). */
   versionFields: readonly string[];
+  /** The spec's unique keys besides `_id`: a duplicate on one of them means the record exists. */
+  uniqueKeys: ReadonlyArray<Readonly<Record<string, 1>>>;
 }
 
 export const RUNS_SPEC: VersionedCollectionSpec = {
@@ -34,6 +36,7 @@ export const RUNS_SPEC: VersionedCollectionSpec = {
   labelOf: (doc) => displayName(String(doc._id)),
   findField: '_id',
   versionFields: ['updatedAt'],
+  uniqueKeys: [],
 };
 
 export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
@@ -42,6 +45,7 @@ export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.name)),
   findField: 'runId',
   versionFields: ['capturedAt'],
+  uniqueKeys: [{ runId: 1, name: 1 }],
 };
 
 export const APPROVALS_SPEC: VersionedCollectionSpec = {
@@ -50,6 +54,7 @@ export const APPROVALS_SPEC: VersionedCollectionSpec = {
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.approvalId)),
   findField: 'runId',
   versionFields: ['completedAt', 'requestedAt'],
+  uniqueKeys: [{ runId: 1, approvalId: 1 }],
 };
 
 /** What to do with one record, given what the database holds. Pure. */
@@ -218,18 +223,11 @@ async function insertNew(
   for (const writeError of errors) {
     const record = inserts[writeError.index];
     if (!record) continue;
-    if (writeError.code === DUPLICATE_KEY) {
+    const meaning = classifyWriteError(writeErrorAnswer(writeError), collection.collectionName, spec.uniqueKeys);
+    if (meaning.kind === 'exists') {
       again.push(record);
     } else {
-      tally.reject({
-        collection: spec.role,
-        file: record.origin.file,
-        line: record.origin.line,
-        reason: 'server-refused',
-        message: `the server refused ${spec.labelOf(record.doc)}: ${writeError.errmsg ?? `code ${writeError.code}`}`,
-        hint: 'Fix the record so it matches the documented shape, then re-run.',
-        fingerprint: fingerprintOfDocument(record.doc),
-      });
+      refuse(tally, spec, record, meaning);
     }
   }
   tally.count(spec.role, 'inserted', inserts.length - errors.length);
@@ -257,10 +255,23 @@ async function replaceOlder(
     return { replaceOne: { filter: filter as Filter<Document>, replacement } };
   });
   let matched = -1;
+  // Replacements the server refused for a reason of their own (a validator, a unique index the
+  // spec does not have), by position in `replaces`: rejected, not tried again.
+  const refused = new Map<number, WriteErrorMeaning & { kind: 'refused' }>();
   try {
     matched = 0;
+    let offset = 0;
     for (const chunk of chunks(operations, server.updates.statementsPerCommand)) {
-      matched += (await server.updates.run(() => collection.bulkWrite(chunk, { ordered: false }))).matchedCount;
+      try {
+        matched += (await server.updates.run(() => collection.bulkWrite(chunk, { ordered: false }))).matchedCount;
+      } catch (error) {
+        for (const writeError of perDocumentErrors(error) ?? []) {
+          const meaning = classifyWriteError(writeErrorAnswer(writeError), collection.collectionName, spec.uniqueKeys);
+          if (meaning.kind === 'refused' && writeError.index >= 0 && writeError.index < chunk.length) refused.set(offset + writeError.index, meaning);
+        }
+        throw error;
+      }
+      offset += chunk.length;
     }
   } catch (error) {
     matched = -1;
@@ -274,10 +285,24 @@ async function replaceOlder(
   }
   const now = await fetchStored(collection, spec, replaces.map(({ record }) => record.doc), server);
   const again: PendingRecord<Document>[] = [];
-  for (const { record } of replaces) {
+  replaces.forEach(({ record }, position) => {
     const current = now.get(spec.keyOf(record.doc));
+    const refusal = refused.get(position);
     if (current && differingFields(record.doc, current).length === 0) tally.count(spec.role, 'updated');
+    else if (refusal) refuse(tally, spec, record, refusal);
     else again.push(record);
-  }
+  });
   return again;
+}
+
+function refuse(tally: ImportTally, spec: VersionedCollectionSpec, record: PendingRecord<Document>, meaning: { message: string; hint: string }): void {
+  tally.reject({
+    collection: spec.role,
+    file: record.origin.file,
+    line: record.origin.line,
+    reason: 'server-refused',
+    message: `${spec.labelOf(record.doc)} was refused: ${meaning.message}`,
+    hint: meaning.hint,
+    fingerprint: fingerprintOfDocument(record.doc),
+  });
 }

@@ -208,7 +208,7 @@ describe('operator mistakes (issue 11)', () => {
     expectUsageError(results[0] as CliResult, /unknown option "--bach-size"; did you mean --batch-size\?/);
     expectUsageError(results[1] as CliResult, /unknown option "--sampel"; did you mean --sample\?/);
     expectUsageError(results[2] as CliResult, /unknown command "improt"; did you mean "import"\?/);
-    expectUsageError(results[3] as CliResult, /unknown command "frobnicate" \(the commands are import, plan, verify, status/);
+    expectUsageError(results[3] as CliResult, /unknown command "frobnicate" \(the commands are preflight, schema, import, plan, verify, status/);
   });
 
   it('a user without a password and no terminal: exit 2 naming the environment override', async () => {

@@ -101,7 +101,7 @@ describe('the tarball installed into an empty folder', () => {
     const help = await npm(['exec', '--no', '--', 'taskrunner-backfill', '--help'], installed);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('taskrunner-backfill <command> [options]');
-    for (const command of ['import', 'plan', 'verify', 'status', 'self-check']) expect(help.stdout).toContain(command);
+    for (const command of ['preflight', 'schema', 'import', 'plan', 'verify', 'status', 'self-check']) expect(help.stdout).toContain(command);
     const version = await npm(['exec', '--no', '--', 'taskrunner-backfill', '--version'], installed);
     expect(version.code, version.stderr).toBe(0);
     const pkg = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string };

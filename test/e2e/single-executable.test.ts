@@ -144,6 +144,28 @@ describe('the single executable on a host without Node.js', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ sessions: [{ outcome: 'complete-with-issues' }] });
   }, 120_000);
 
+  test('preflight and schema (create, then --check) with the normal CLI\'s exit codes and results', async () => {
+    const t = await databases.open('sea_schema');
+    const comparable = (result: ProcessResult): unknown => {
+      const report = JSON.parse(result.stdout) as Record<string, unknown>;
+      // What differs between two runs by nature: times, the tool's path to the source.
+      return JSON.parse(JSON.stringify(report, (key, value: unknown) => (/^(startedAt|finishedAt|durationMs|ms|source|elapsedMs|at)$/.test(key) ? undefined : value)));
+    };
+    // One after the other: preflight probes write access in the ledger collection.
+    const preflight = await sea(['preflight', '--source', 'data/sample', ...db(t), '--json', '--quiet']);
+    const referencePreflight = await node(['preflight', '--source', SAMPLE, ...db(t), '--json', '--quiet']);
+    expect(preflight.code, preflight.stderr).toBe(referencePreflight.code);
+    const statuses = (result: ProcessResult): string[] => (JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string }> }).checks.map((check) => `${check.id}: ${check.status}`);
+    expect(statuses(preflight)).toEqual(statuses(referencePreflight));
+    expect(statuses(preflight)).toContain('connection: pass');
+
+    const schema = await sea(['schema', ...db(t), '--json', '--quiet']);
+    expect(schema.code, schema.stderr).toBe(0);
+    const [check, referenceCheck] = await Promise.all([sea(['schema', '--check', ...db(t), '--json', '--quiet']), node(['schema', '--check', ...db(t), '--json', '--quiet'])]);
+    expect(check.code, check.stderr).toBe(referenceCheck.code);
+    expect(comparable(check)).toEqual(comparable(referenceCheck));
+  }, 120_000);
+
   test('a usage error is exit 2, as from the npm package', async () => {
     const result = await sea(['import', '--uri', 'mongodb://127.0.0.1:1/x']);
     expect(result.code).toBe(2);

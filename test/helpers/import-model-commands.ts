@@ -111,7 +111,9 @@ function inProcessImport(real: Real, options: InProcessOptions): Promise<ImportR
 }
 
 function cliArgs(real: Real): string[] {
-  return ['import', '--source', real.root, '--uri', real.t.uri, '--db', real.t.dbName, '--json', '--quiet', '--batch-size', '2', '--concurrency', '2', '--lease-ttl-seconds', '5'];
+  // --allow-empty: the model's trees may hold no run state file at all (orphans only), which the
+  // CLI otherwise refuses as a usage error (most likely the wrong --source).
+  return ['import', '--allow-empty', '--source', real.root, '--uri', real.t.uri, '--db', real.t.dbName, '--json', '--quiet', '--batch-size', '2', '--concurrency', '2', '--lease-ttl-seconds', '5'];
 }
 
 interface CliRun {

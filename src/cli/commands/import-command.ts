@@ -16,6 +16,7 @@ import { loadConfig, logConfigSources, requireDatabase, requireSource, requireSo
 import { DEFAULTS } from '../../config/defaults.js';
 import { resolvePartition } from '../../config/partition-option.js';
 import { partitionLabel } from '../../ledger/ledger-types.js';
+import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface ImportArgs extends CommonArgs {
   json: boolean;
@@ -51,6 +52,7 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
   const leaseTtlMs = validateLeaseTtlSeconds(args.leaseTtlSeconds) * 1000;
   const partition = resolvePartition(config.partitioning ?? {}, io.env);
   await requireSourceDirectory(source);
+  await assertSourceHasRunStates(source, config.globs, args.allowEmpty);
   const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
   // The rejects file is opened before anything connects: a bad path is a usage error up front.
   const rejectsFile = args.rejects === undefined ? undefined : await OutputFile.open(path.resolve(io.cwd, args.rejects), source, { option: '--rejects', failureCode: 'OUTPUT_WRITE_FAILED' });

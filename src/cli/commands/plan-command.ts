@@ -4,6 +4,7 @@ import type { CliIo } from '../cli-io.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireSource, requireSourceDirectory, type CommonArgs } from '../shared-options.js';
 import { loadAcceptance } from '../accept-rejections.js';
+import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface PlanArgs extends CommonArgs {
   json: boolean;
@@ -17,6 +18,7 @@ export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   const config = await loadConfig(args, io.env, io.cwd);
   const source = requireSource(config);
   await requireSourceDirectory(source);
+  await assertSourceHasRunStates(source, config.globs, args.allowEmpty);
   const { logger } = createRunOutput(io, { quiet: args.quiet, logLevel: args.logLevel, logFormat: args.logFormat, secrets: [] });
   logConfigSources(logger, config);
   logger.info({ source }, 'plan starting (dry run; no database is touched)');

@@ -16,6 +16,7 @@ import { OutputFile } from '../output-file.js';
 import { completeCredentials } from '../prompt-password.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, requireSourceDirectory, warnAboutLookAlikeNames, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
+import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface VerifyArgs extends CommonArgs {
   json: boolean;
@@ -43,7 +44,8 @@ export function verifyOptions<T>(yargs: Argv<T>) {
     .option('run', { type: 'string', array: true, requiresArg: true, describe: 'Verify only this runId (repeatable)' })
     .option('sample', { type: 'number', requiresArg: true, describe: `Verify a random sample of N runs (picked among the state files; the report lists them; ${rangeText('sample')})` })
     .option('strict', { type: 'boolean', default: false, describe: 'Extra documents in the database and source rejections fail the verification too (exit 3)' })
-    .option('report', { type: 'string', requiresArg: true, describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension; outside --source, replaced atomically' });
+    .option('report', { type: 'string', requiresArg: true, describe: 'Also write a self-contained report to this file: Markdown (.md) or HTML (.html), by extension; outside --source, replaced atomically' })
+    .option('logs-retention-days', { type: 'number', requiresArg: true, describe: 'The retention the import was run with (TTL of the pack_run_logs timestamp index), for the schema check; none by default' });
 }
 
 /**
@@ -63,6 +65,7 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
   const reportPath = args.report === undefined ? undefined : path.resolve(io.cwd, args.report);
   const render = reportPath ? reportRenderer(reportPath) : undefined;
   await requireSourceDirectory(source);
+  await assertSourceHasRunStates(source, config.globs, args.allowEmpty);
   const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
   // Opened (a temp file beside it) before the comparison: a bad path is a usage error up front.
   const reportFile = reportPath ? await OutputFile.open(reportPath, source, { option: '--report', failureCode: 'REPORT_WRITE_FAILED' }) : undefined;

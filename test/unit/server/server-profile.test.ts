@@ -28,7 +28,7 @@ describe('profileFromAnswers', () => {
     expect(profile.capabilities).toEqual({ validators: false, ttlIndexes: false, partialIndexes: false, sparseIndexes: false, transactions: false, duplicateKeyDetails: false });
     expect(profile.writes).toEqual({ updateStatementsPerCommand: 10, updateCommandsInFlight: 1, unorderedUpdateStopsAtFirstError: true });
     expect(profile.reads).toMatchObject({ lookup: 'run-in', pauseWritesDuringLookup: true, exactCollStatsCount: true });
-    expect(describeServer(profile)).toBe('FerretDB on SQLite (standalone)');
+    expect(describeServer(profile)).toBe('FerretDB on SQLite (MongoDB 7.0.42 compatible, standalone)');
   });
 
   it('FerretDB on PostgreSQL: equality lookups per run; collStats counts are estimates', () => {
@@ -37,7 +37,7 @@ describe('profileFromAnswers', () => {
     expect(profile.reads).toMatchObject({ lookup: 'run-each', runEachLimit: 50, exactCollStatsCount: false });
     // 4 importers of one update command of 10 statements stay under the 50 connections PostgreSQL's pool has.
     expect(profile.writes.updateStatementsPerCommand * profile.writes.updateCommandsInFlight * 4).toBeLessThan(50);
-    expect(describeServer(profile)).toBe('FerretDB on PostgreSQL (standalone)');
+    expect(describeServer(profile)).toBe('FerretDB on PostgreSQL (MongoDB 7.0.42 compatible, standalone)');
   });
 
   it('FerretDB with no collection to explain yet: backend unknown, the scan-everything strategy', () => {
