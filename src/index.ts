@@ -25,7 +25,8 @@ export { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from './scan/find-source-files
 export { redactConnectionString } from './config/redact.js';
 export { ENUM_TABLES, type EnumStyle } from './normalize/enums.js';
 export type { ImportReport } from './report/import-report.js';
-export type { CollectionRole, Outcome, OutcomeCounts, Rejection, Conflict, ReasonCode, WarningEntry } from './report/types.js';
+export type { CollectionRole } from './domain/collection-roles.js';
+export type { Outcome, OutcomeCounts, Rejection, Conflict, ReasonCode, WarningEntry } from './domain/outcomes.js';
 export { EXIT_CODES } from './cli/exit-codes.js';
 export { UsageError, BackfillRuntimeError, InternalError, type RuntimeErrorCode } from './errors.js';
 export { runCli } from './cli/run-cli.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { RejectionAcceptance } from '../report/rejection-acceptance.js';
+import { RejectionAcceptance } from '../domain/rejection-acceptance.js';
 
 /**
  * Reads `--accept-rejections FILE`: a rejects file (`--rejects`) the operator reviewed, whose

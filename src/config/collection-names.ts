@@ -1,4 +1,4 @@
-import type { CollectionRole } from '../report/types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
 
 /** Database collection names by role, plus the importer's own ledger. */
 export type CollectionNames = Readonly<Record<CollectionRole | 'ledger', string>>;

@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
-import type { CollectionRole } from '../report/types.js';
-import type { SourceFile } from '../scan/find-source-files.js';
-import type { PendingRecord } from '../write/pending-record.js';
+import type { CollectionRole } from './collection-roles.js';
+import type { SourceFile } from './source-file.js';
+import type { PendingRecord } from './pending-record.js';
 
 /** Where normalized records go: the database (import), a counter (plan), a comparer (verify). */
 export interface RecordSink {

@@ -1,5 +1,5 @@
 import type { FilePosition, LogCheckpoint } from '../domain/record-sink.js';
-import type { SourceFile } from '../scan/find-source-files.js';
+import type { SourceFile } from '../domain/source-file.js';
 import { LedgerStore } from './ledger-store.js';
 import type { LedgerFileEntry } from './ledger-types.js';
 

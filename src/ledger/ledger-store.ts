@@ -5,7 +5,7 @@ import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 /** Ledger documents are keyed by readable string ids. */
 type LedgerDocument = { _id: string; [field: string]: unknown };
 import { BackfillRuntimeError } from '../errors.js';
-import type { SourceFile } from '../scan/find-source-files.js';
+import type { SourceFile } from '../domain/source-file.js';
 import { DUPLICATE_KEY } from '../write/server-errors.js';
 import { perDocumentErrors } from '../write/write-errors.js';
 import { UNBOUNDED_UPDATES, chunks, type UpdateCommands } from '../write/server-commands.js';

@@ -1,4 +1,5 @@
-import type { CollectionRole, OutcomeCounts } from '../report/types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
+import type { OutcomeCounts } from '../domain/outcomes.js';
 
 /** `--partition K/N`: this process owns the runs whose file stem hashes to K (1-based) of N. */
 export interface Partition {

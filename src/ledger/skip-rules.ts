@@ -1,4 +1,4 @@
-import type { SourceFile } from '../scan/find-source-files.js';
+import type { SourceFile } from '../domain/source-file.js';
 import type { LedgerFileEntry } from './ledger-types.js';
 
 /** A file is skipped when the ledger saw it done, cleanly, with the same size, mtime and output options. */

@@ -1,4 +1,4 @@
-import type { ReasonCode } from '../report/types.js';
+import type { ReasonCode } from '../domain/outcomes.js';
 
 /** Default "what to do about it" text for each reason code. */
 export const REASON_HINTS: Readonly<Record<ReasonCode, string>> = {

@@ -1,4 +1,4 @@
-import type { WarningCode } from '../report/types.js';
+import type { WarningCode } from '../domain/outcomes.js';
 import type { EnumStyle } from './enums.js';
 
 /** What every normalizer needs besides the record: output options and a place for warnings. */

@@ -5,17 +5,19 @@ import { normalizeArtifactOutput, readManifestHeader } from '../normalize/artifa
 import { REASON_HINTS, type Normalized } from '../normalize/invalid-record.js';
 import { normalizeLogLine } from '../normalize/log-entry.js';
 import type { NormalizeContext } from '../normalize/normalize-context.js';
-import { quoteName } from '../normalize/record-key.js';
+import { quoteName } from '../domain/record-key.js';
 import { RunIdIndex, runIdToFileStem, type StemResolution } from '../normalize/run-id-file-names.js';
 import { normalizeRunState } from '../normalize/run-state.js';
-import type { ImportTally } from '../report/import-tally.js';
-import { fingerprintOf } from '../report/rejection-acceptance.js';
-import type { CollectionRole, ReasonCode } from '../report/types.js';
-import { fileStem, parentFolderName, type SourceFile, type SourceInventory } from '../scan/find-source-files.js';
+import type { ImportTally } from '../domain/import-tally.js';
+import { fingerprintOf } from '../domain/rejection-acceptance.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
+import type { ReasonCode } from '../domain/outcomes.js';
+import { fileStem, parentFolderName, type SourceInventory } from '../scan/find-source-files.js';
+import type { SourceFile } from '../domain/source-file.js';
 import { excerpt, readJsonFile } from '../scan/read-json-file.js';
 import { readLogLines } from '../scan/read-log-lines.js';
 import type { SourceReadOptions } from '../scan/source-options.js';
-import type { PendingRecord, RecordOrigin } from '../write/pending-record.js';
+import type { PendingRecord, RecordOrigin } from '../domain/pending-record.js';
 import type { FilePosition, LogCheckpoint, RecordSink } from '../domain/record-sink.js';
 
 export type { FilePosition, LogCheckpoint, RecordSink } from '../domain/record-sink.js';

@@ -1,9 +1,9 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { CollectionNames } from '../config/collection-names.js';
-import { ImportTally } from '../report/import-tally.js';
+import { ImportTally } from '../domain/import-tally.js';
 import { workTotals, type ImportProgress } from '../report/progress.js';
-import { COLLECTION_ROLES, type CollectionRole } from '../report/types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 import { emptyVerifyCounts, type VerifyCounts, type VerifyReport, type VerifyScope } from '../report/verify-report.js';
 import { findSourceFiles } from '../scan/find-source-files.js';
 import type { SourceReadOptions } from '../scan/source-options.js';
@@ -14,7 +14,7 @@ import { verifyExitCode, verifyPassed } from '../verify/verify-exit-code.js';
 import { VerifySink } from '../verify/verify-sink.js';
 import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
 import { readSourceRecords } from './read-source-records.js';
-import type { RejectionAcceptance } from '../report/rejection-acceptance.js';
+import type { RejectionAcceptance } from '../domain/rejection-acceptance.js';
 import { countFiles } from './run-import.js';
 import { checkSchemaForReport } from './schema-for-report.js';
 

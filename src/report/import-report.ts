@@ -1,13 +1,7 @@
-import type { ImportTally, KeptNewer } from './import-tally.js';
-import {
-  COLLECTION_ROLES,
-  OUTCOMES,
-  type CollectionRole,
-  type Conflict,
-  type OutcomeCounts,
-  type Rejection,
-  type WarningEntry,
-} from './types.js';
+import type { ImportTally } from '../domain/import-tally.js';
+import type { KeptNewer } from '../domain/outcomes.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
+import { OUTCOMES, type Conflict, type OutcomeCounts, type Rejection, type WarningEntry } from '../domain/outcomes.js';
 
 /** The result of `import` and `plan`: one object, the `--json` output as it is. */
 export interface ImportReport {

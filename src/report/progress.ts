@@ -2,7 +2,7 @@ import readline from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import type { SourceInventory } from '../scan/find-source-files.js';
-import { COLLECTION_ROLES, type CollectionRole } from './types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 
 /** Size of the work per phase (one phase per kind of file), known after the scan. */
 export type WorkTotals = Record<CollectionRole, { files: number; bytes: number }>;

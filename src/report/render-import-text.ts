@@ -2,7 +2,8 @@ import Table from 'cli-table3';
 import type { ImportReport } from './import-report.js';
 import { printable } from './printable.js';
 import { TextLines } from './text-lines.js';
-import { COLLECTION_ROLES, OUTCOMES } from './types.js';
+import { COLLECTION_ROLES } from '../domain/collection-roles.js';
+import { OUTCOMES } from '../domain/outcomes.js';
 
 const SHOWN_DETAILS = 20;
 

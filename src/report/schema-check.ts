@@ -1,4 +1,4 @@
-import type { CollectionRole } from './types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
 
 /**
  * The result of comparing a database with the collection spec (`schema --check`, and the schema

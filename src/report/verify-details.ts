@@ -1,4 +1,4 @@
-import { COLLECTION_ROLES, type CollectionRole } from './types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 import {
   VERIFY_COUNT_NAMES,
   isCleanCounts,

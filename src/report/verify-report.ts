@@ -1,5 +1,6 @@
 import { schemaVerifyFailure, type SchemaCheck } from './schema-check.js';
-import type { CollectionRole, Rejection, WarningEntry } from './types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
+import type { Rejection, WarningEntry } from '../domain/outcomes.js';
 
 /**
  * The result of `verify`: one object, the `--json` output as it is, and what the text, Markdown

@@ -1,7 +1,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
-import type { CollectionRole } from '../report/types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
+import type { SourceFile } from '../domain/source-file.js';
+
+export type { SourceFile } from '../domain/source-file.js';
 
 /** Glob patterns, relative to the source root, for the four kinds of source file. */
 export type SourceGlobs = Readonly<Record<CollectionRole, string>>;
@@ -13,18 +16,6 @@ export const DEFAULT_SOURCE_GLOBS: SourceGlobs = Object.freeze({
   approvals: 'state/approvals/*.json',
   artifacts: 'artifacts/*/artifact-manifest.json',
 });
-
-/** One path a glob matched. */
-export interface SourceFile {
-  role: CollectionRole;
-  /** Relative to the source root, `/`-separated: what reports show. */
-  relativePath: string;
-  absolutePath: string;
-  size: number;
-  mtimeMs: number;
-  /** Set when the path cannot be read as a regular file (directory, broken link, link loop, permissions). */
-  unreadable?: string;
-}
 
 export interface SourceInventory {
   files: Record<CollectionRole, SourceFile[]>;

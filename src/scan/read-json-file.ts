@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { ReasonCode } from '../report/types.js';
+import type { ReasonCode } from '../domain/outcomes.js';
 
 export type JsonParseResult =
   | { ok: true; json: unknown }

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import fg from 'fast-glob';
-import { COLLECTION_ROLES } from '../report/types.js';
+import { COLLECTION_ROLES } from '../domain/collection-roles.js';
 import type { SourceGlobs } from './find-source-files.js';
 
 /** How far up and down from --source the likely root is looked for. */

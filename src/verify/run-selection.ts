@@ -1,5 +1,6 @@
 import { runIdToFileStem } from '../normalize/run-id-file-names.js';
-import { fileStem, type SourceFile } from '../scan/find-source-files.js';
+import { fileStem } from '../scan/find-source-files.js';
+import type { SourceFile } from '../domain/source-file.js';
 
 /**
  * Which runs `verify` compares: all of them, the ones named with `--run`, or a random sample of

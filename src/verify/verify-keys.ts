@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { CollectionRole } from '../report/types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
 import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC } from '../write/upsert-versioned.js';
 
 /** How verify finds one collection's documents of a run, and orders their versions. */

@@ -1,4 +1,5 @@
-import { COLLECTION_ROLES, type CollectionRole, type Rejection } from '../report/types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
+import type { Rejection } from '../domain/outcomes.js';
 import {
   emptyVerifyCounts,
   isCleanCounts,
@@ -9,7 +10,7 @@ import {
   type RunVerification,
   type VerifyCounts,
 } from '../report/verify-report.js';
-import type { RecordOrigin } from '../write/pending-record.js';
+import type { RecordOrigin } from '../domain/pending-record.js';
 import type { Verdict } from './classify-document.js';
 
 /** How many entries of each kind (missing, mismatched, ...) one run lists. */

@@ -2,7 +2,7 @@ import { MongoServerError, type Db, type Document } from 'mongodb';
 import type { CollectionNames } from '../config/collection-names.js';
 import { BackfillRuntimeError } from '../errors.js';
 import { describeSchemaItem, sentence, type SchemaCheck, type SchemaItem } from '../report/schema-check.js';
-import type { WarningCode } from '../report/types.js';
+import type { WarningCode } from '../domain/outcomes.js';
 import { compareSchema, describeFoundIndex, sameKey, type SchemaServer } from './compare-schema.js';
 import { listIndexesOf, readSchema } from './read-schema.js';
 import { formatKey, schemaPlan, type IndexPlan, type SchemaOptions } from './schema-spec.js';

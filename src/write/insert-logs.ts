@@ -1,12 +1,12 @@
 import type { Collection, Document } from 'mongodb';
 import type { LogDocument } from '../normalize/documents.js';
-import type { ImportTally } from '../report/import-tally.js';
-import { displayKey, recordKey } from '../normalize/record-key.js';
-import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
+import type { ImportTally } from '../domain/import-tally.js';
+import { displayKey, recordKey } from '../domain/record-key.js';
+import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
 import { findWhereIn } from './server-commands.js';
-import type { PendingRecord } from './pending-record.js';
+import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer } from './refused-writes.js';
 import { perDocumentErrors } from './write-errors.js';
 

@@ -1,5 +1,5 @@
 import type { Collection, Document, Filter } from 'mongodb';
-import { recordKey } from '../normalize/record-key.js';
+import { recordKey } from '../domain/record-key.js';
 import { differingFields } from './compare-documents.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { CollectionNames } from '../config/collection-names.js';
-import { COLLECTION_ROLES, type CollectionRole } from '../report/types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 import { VALIDATORS } from './schema-validators.js';
 
 /** Options that change what the spec asks of the database. */

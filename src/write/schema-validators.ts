@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { CollectionRole } from '../report/types.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
 
 // Validators mirror the spec's field tables. They do not forbid extra fields: the live service
 // may add some after cutover, and refusing its writes would be worse than storing them.

@@ -1,12 +1,12 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
-import type { ImportTally } from '../report/import-tally.js';
-import type { CollectionRole } from '../report/types.js';
-import { displayKey, displayName, recordKey } from '../normalize/record-key.js';
-import { fingerprintOfDocument } from '../report/rejection-acceptance.js';
+import type { ImportTally } from '../domain/import-tally.js';
+import type { CollectionRole } from '../domain/collection-roles.js';
+import { displayKey, displayName, recordKey } from '../domain/record-key.js';
+import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from './compare-documents.js';
 import { chunks, findWhereIn, type UpdateCommands } from './server-commands.js';
-import type { PendingRecord } from './pending-record.js';
+import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer, type WriteErrorMeaning } from './refused-writes.js';
 import { perDocumentErrors } from './write-errors.js';
 

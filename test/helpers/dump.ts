@@ -10,7 +10,7 @@ import { BSON, type Db, type Document } from 'mongodb';
 
 const { EJSON } = BSON;
 import { DEFAULT_COLLECTION_NAMES } from '../../src/config/collection-names.js';
-import type { CollectionRole } from '../../src/report/types.js';
+import type { CollectionRole } from '../../src/domain/collection-roles.js';
 
 export interface CollectionDump {
   name: string;

@@ -12,7 +12,7 @@
 import { appendFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CollectionRole } from '../../src/report/types.js';
+import type { CollectionRole } from '../../src/domain/collection-roles.js';
 import { approval, artifactOutput, logLine, manifest, ndjson, runState, step } from './source-tree.js';
 
 export interface SyntheticTreeOptions {

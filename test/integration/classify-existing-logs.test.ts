@@ -6,10 +6,10 @@ import { ObjectId, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogDocument } from '../../src/normalize/documents.js';
 import { normalizeLogLine } from '../../src/normalize/log-entry.js';
-import { ImportTally } from '../../src/report/import-tally.js';
+import { ImportTally } from '../../src/domain/import-tally.js';
 import type { ReadStrategy } from '../../src/server/server-profile.js';
 import { classifyExistingLogs, insertLogBatch } from '../../src/write/insert-logs.js';
-import type { PendingRecord } from '../../src/write/pending-record.js';
+import type { PendingRecord } from '../../src/domain/pending-record.js';
 import { logLine } from '../helpers/source-tree.js';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
 

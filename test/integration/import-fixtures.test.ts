@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
 import type { ImportReport } from '../../src/report/import-report.js';
-import type { CollectionRole } from '../../src/report/types.js';
+import type { CollectionRole } from '../../src/domain/collection-roles.js';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

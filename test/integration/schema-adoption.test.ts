@@ -19,7 +19,7 @@ import { ensureSchema } from '../../src/write/ensure-schema.js';
 import { checkSchema } from '../../src/write/read-schema.js';
 import { isFerretDb, serverProfileOf, testDatabases } from '../helpers/test-db.js';
 import { schemaServer } from '../../src/server/server-profile.js';
-import { RejectionAcceptance } from '../../src/report/rejection-acceptance.js';
+import { RejectionAcceptance } from '../../src/domain/rejection-acceptance.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SAMPLE = path.join(REPO, 'fixtures/sample');

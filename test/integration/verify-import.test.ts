@@ -12,9 +12,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport } from '../../src/pipeline/run-import.js';
-import { RejectionAcceptance } from '../../src/report/rejection-acceptance.js';
+import { RejectionAcceptance } from '../../src/domain/rejection-acceptance.js';
 import { runVerify, type VerifyOptions } from '../../src/pipeline/run-verify.js';
-import { COLLECTION_ROLES, type CollectionRole } from '../../src/report/types.js';
+import { COLLECTION_ROLES, type CollectionRole } from '../../src/domain/collection-roles.js';
 import type { RunVerification, VerifyCounts, VerifyReport } from '../../src/report/verify-report.js';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
 

@@ -10,7 +10,7 @@ import type { Normalized } from '../../src/normalize/invalid-record.js';
 import { normalizeLogLine } from '../../src/normalize/log-entry.js';
 import type { NormalizeContext } from '../../src/normalize/normalize-context.js';
 import { normalizeRunState } from '../../src/normalize/run-state.js';
-import type { ReasonCode } from '../../src/report/types.js';
+import type { ReasonCode } from '../../src/domain/outcomes.js';
 import { parseJsonBytes } from '../../src/scan/read-json-file.js';
 
 fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 42), numRuns: Number(process.env.FC_RUNS ?? 200) });

@@ -4,7 +4,7 @@ import { secretsOf } from '../../config/redact.js';
 import { rangeText, validateLeaseTtlSeconds } from '../../config/limits.js';
 import { runImport } from '../../pipeline/run-import.js';
 import { renderImportText } from '../../report/render-import-text.js';
-import type { Rejection } from '../../report/types.js';
+import type { Rejection } from '../../domain/outcomes.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
 import { EXIT_CODES } from '../exit-codes.js';

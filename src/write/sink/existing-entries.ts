@@ -1,5 +1,5 @@
 import type { LogDocument } from '../../normalize/documents.js';
-import type { PendingRecord } from '../pending-record.js';
+import type { PendingRecord } from '../../domain/pending-record.js';
 import { fileKey, type FileCompletion } from './file-completion.js';
 
 /**

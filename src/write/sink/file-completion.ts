@@ -1,5 +1,5 @@
 import type { FilePosition } from '../../domain/record-sink.js';
-import type { SourceFile } from '../../scan/find-source-files.js';
+import type { SourceFile } from '../../domain/source-file.js';
 
 /** `role:path`: one key per source file (the role is a fixed word without `:`). */
 export function fileKey(file: Pick<SourceFile, 'role' | 'relativePath'>): string {

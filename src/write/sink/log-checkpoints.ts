@@ -1,5 +1,5 @@
 import type { LogCheckpoint } from '../../domain/record-sink.js';
-import type { SourceFile } from '../../scan/find-source-files.js';
+import type { SourceFile } from '../../domain/source-file.js';
 import { fileKey } from './file-completion.js';
 
 /**

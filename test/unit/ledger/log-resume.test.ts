@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifiedPrefixHash } from '../../../src/ledger/ledger-store.js';
 import type { LedgerFileEntry } from '../../../src/ledger/ledger-types.js';
 import { logResumeCandidate } from '../../../src/ledger/skip-rules.js';
-import type { SourceFile } from '../../../src/scan/find-source-files.js';
+import type { SourceFile } from '../../../src/domain/source-file.js';
 
 const sha = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 

@@ -4,7 +4,7 @@ import { approvalElements, normalizeApproval } from '../../../src/normalize/appr
 import type { ApprovalDocument } from '../../../src/normalize/documents.js';
 import type { EnumStyle } from '../../../src/normalize/enums.js';
 import type { NormalizeContext } from '../../../src/normalize/normalize-context.js';
-import type { WarningCode } from '../../../src/report/types.js';
+import type { WarningCode } from '../../../src/domain/outcomes.js';
 import { approval } from '../../helpers/source-tree.js';
 
 function collect(enumStyle: EnumStyle = 'camel'): { context: NormalizeContext; warnings: Array<{ code: WarningCode; detail: string }> } {

@@ -8,7 +8,7 @@ import {
 } from '../../../src/normalize/artifact-manifest.js';
 import type { ArtifactDocument } from '../../../src/normalize/documents.js';
 import type { NormalizeContext } from '../../../src/normalize/normalize-context.js';
-import type { WarningCode } from '../../../src/report/types.js';
+import type { WarningCode } from '../../../src/domain/outcomes.js';
 import { artifactOutput, manifest } from '../../helpers/source-tree.js';
 
 function collect(): { context: NormalizeContext; warnings: Array<{ code: WarningCode; detail: string }> } {

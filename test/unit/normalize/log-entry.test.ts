@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogDocument } from '../../../src/normalize/documents.js';
 import { normalizeLogLine, type LogLineInput } from '../../../src/normalize/log-entry.js';
 import type { NormalizeContext } from '../../../src/normalize/normalize-context.js';
-import type { WarningCode } from '../../../src/report/types.js';
+import type { WarningCode } from '../../../src/domain/outcomes.js';
 import { logLine } from '../../helpers/source-tree.js';
 
 function collect(): { context: NormalizeContext; warnings: Array<{ code: WarningCode; detail: string }> } {

@@ -3,7 +3,7 @@ import type { RunDocument } from '../../../src/normalize/documents.js';
 import type { EnumStyle } from '../../../src/normalize/enums.js';
 import type { NormalizeContext } from '../../../src/normalize/normalize-context.js';
 import { normalizeRunState } from '../../../src/normalize/run-state.js';
-import type { WarningCode } from '../../../src/report/types.js';
+import type { WarningCode } from '../../../src/domain/outcomes.js';
 import { runState, step } from '../../helpers/source-tree.js';
 
 function collect(enumStyle: EnumStyle = 'camel'): { context: NormalizeContext; warnings: Array<{ code: WarningCode; detail: string }> } {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FilePosition, LogCheckpoint } from '../../../src/domain/record-sink.js';
-import type { SourceFile } from '../../../src/scan/find-source-files.js';
+import type { SourceFile } from '../../../src/domain/source-file.js';
 import { BatchWindow } from '../../../src/write/sink/batch-window.js';
 import { ExistingEntries } from '../../../src/write/sink/existing-entries.js';
 import { FileCompletion, fileKey } from '../../../src/write/sink/file-completion.js';

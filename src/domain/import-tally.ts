@@ -1,14 +1,5 @@
-import {
-  COLLECTION_ROLES,
-  OUTCOMES,
-  type CollectionRole,
-  type Conflict,
-  type Outcome,
-  type OutcomeCounts,
-  type Rejection,
-  type WarningCode,
-  type WarningEntry,
-} from './types.js';
+import { COLLECTION_ROLES, type CollectionRole } from './collection-roles.js';
+import { OUTCOMES, type Conflict, type KeptNewer, type Outcome, type OutcomeCounts, type Rejection, type WarningCode, type WarningEntry } from './outcomes.js';
 import { RejectionAcceptance } from './rejection-acceptance.js';
 
 /** How many rejections, conflicts and kept-newer keys the report lists in full (all are counted). */
@@ -16,13 +7,6 @@ export const DEFAULT_DETAIL_LIMIT = 1000;
 
 export function emptyCounts(): OutcomeCounts {
   return Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as OutcomeCounts;
-}
-
-/** The kept-newer documents: the database copy is newer than the file, so the file was not applied. */
-export interface KeptNewer {
-  collection: CollectionRole;
-  key: string;
-  file: string;
 }
 
 /**

@@ -1,13 +1,10 @@
+import type { CollectionRole } from './collection-roles.js';
+
 /**
- * Report shapes shared by every command. A run returns one of these instead of throwing halfway:
- * every source record ends with exactly one outcome.
+ * What happens to a source record, shared by every stage and command. A run returns these instead
+ * of throwing halfway: every source record ends with exactly one outcome.
  */
 
-/** The four data collections, by role. Their database names come from config. */
-export type CollectionRole = 'runs' | 'logs' | 'approvals' | 'artifacts';
-export const COLLECTION_ROLES: readonly CollectionRole[] = ['runs', 'logs', 'approvals', 'artifacts'];
-
-/** What happened to one record. */
 /**
  * What happened to one record. `accepted`: rejected, but the operator reviewed that very record
  * and accepted it as not imported (`--accept-rejections`); it no longer fails the run.
@@ -81,6 +78,13 @@ export interface Conflict {
   line?: number;
   /** Top-level fields that differ. */
   fields: string[];
+}
+
+/** The kept-newer documents: the database copy is newer than the file, so the file was not applied. */
+export interface KeptNewer {
+  collection: CollectionRole;
+  key: string;
+  file: string;
 }
 
 export type WarningCode =

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BSON, type Document } from 'mongodb';
-import type { Rejection } from './types.js';
+import type { Rejection } from './outcomes.js';
 
 /**
  * What a rejection covers, as SHA-256 hex: the bytes of the rejected record (a log line's text,
