@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import type { FieldDifference } from '../report/verify-report.js';
-import { differingFields } from '../write/compare-documents.js';
-import { compareVersions, versionOf } from '../write/upsert-versioned.js';
+import { differingFields } from '../domain/compare-documents.js';
+import { compareVersions, versionOf } from '../domain/version-rules.js';
 import { fieldDifferences } from './field-differences.js';
 import type { VerifyKeySpec } from './verify-keys.js';
 

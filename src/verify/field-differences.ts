@@ -1,4 +1,4 @@
-import { differingFields, renderValue, sameValue } from '../write/compare-documents.js';
+import { differingFields, renderValue, sameValue } from '../domain/compare-documents.js';
 import type { FieldDifference } from '../report/verify-report.js';
 
 /** How many differences of one document are spelled out. */

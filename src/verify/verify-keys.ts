@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { CollectionRole } from '../domain/collection-roles.js';
-import { APPROVALS_SPEC, ARTIFACTS_SPEC, RUNS_SPEC } from '../write/upsert-versioned.js';
+import { VERSION_FIELDS } from '../domain/version-rules.js';
 
 /** How verify finds one collection's documents of a run, and orders their versions. */
 export interface VerifyKeySpec {
@@ -13,10 +13,10 @@ export interface VerifyKeySpec {
 
 /** The unique keys of the layout page: `_id`; `(runId, sequence)`; `(runId, name)`; `(runId, approvalId)`. */
 export const VERIFY_SPECS: Readonly<Record<CollectionRole, VerifyKeySpec>> = Object.freeze({
-  runs: { role: 'runs', keyField: '_id', versionFields: RUNS_SPEC.versionFields },
-  logs: { role: 'logs', keyField: 'sequence', versionFields: [] },
-  approvals: { role: 'approvals', keyField: 'approvalId', versionFields: APPROVALS_SPEC.versionFields },
-  artifacts: { role: 'artifacts', keyField: 'name', versionFields: ARTIFACTS_SPEC.versionFields },
+  runs: { role: 'runs', keyField: '_id', versionFields: VERSION_FIELDS.runs },
+  logs: { role: 'logs', keyField: 'sequence', versionFields: VERSION_FIELDS.logs },
+  approvals: { role: 'approvals', keyField: 'approvalId', versionFields: VERSION_FIELDS.approvals },
+  artifacts: { role: 'artifacts', keyField: 'name', versionFields: VERSION_FIELDS.artifacts },
 });
 
 /** The run a document belongs to. */

@@ -4,7 +4,7 @@ import type { ImportTally } from '../domain/import-tally.js';
 import { displayKey, recordKey } from '../domain/record-key.js';
 import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
-import { differingFields } from './compare-documents.js';
+import { differingFields } from '../domain/compare-documents.js';
 import { findWhereIn } from './server-commands.js';
 import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer } from './refused-writes.js';

@@ -1,6 +1,6 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { recordKey } from '../domain/record-key.js';
-import { differingFields } from './compare-documents.js';
+import { differingFields } from '../domain/compare-documents.js';
 
 /**
  * One record of a file now attributed to its run (`placed`), and the copy an earlier import wrote

@@ -4,7 +4,8 @@ import type { CollectionRole } from '../domain/collection-roles.js';
 import { displayKey, displayName, recordKey } from '../domain/record-key.js';
 import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
-import { differingFields } from './compare-documents.js';
+import { differingFields } from '../domain/compare-documents.js';
+import { VERSION_FIELDS, decide } from '../domain/version-rules.js';
 import { chunks, findWhereIn, type UpdateCommands } from './server-commands.js';
 import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer, type WriteErrorMeaning } from './refused-writes.js';
@@ -24,7 +25,7 @@ export interface VersionedCollectionSpec {
    * some servers evaluate clause by clause over the whole collection (see the server profile).
    */
   findField: '_id' | 'runId';
-  /** Date fields that order versions, most significant first (null sorts before any date). */
+  /** Date fields that order versions, most significant first (see version-rules.ts). */
   versionFields: readonly string[];
   /** The spec's unique keys besides `_id`: a duplicate on one of them means the record exists. */
   uniqueKeys: ReadonlyArray<Readonly<Record<string, 1>>>;
@@ -35,7 +36,7 @@ export const RUNS_SPEC: VersionedCollectionSpec = {
   keyOf: (doc) => String(doc._id),
   labelOf: (doc) => displayName(String(doc._id)),
   findField: '_id',
-  versionFields: ['updatedAt'],
+  versionFields: VERSION_FIELDS.runs,
   uniqueKeys: [],
 };
 
@@ -44,7 +45,7 @@ export const ARTIFACTS_SPEC: VersionedCollectionSpec = {
   keyOf: (doc) => recordKey(String(doc.runId), String(doc.name)),
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.name)),
   findField: 'runId',
-  versionFields: ['capturedAt'],
+  versionFields: VERSION_FIELDS.artifacts,
   uniqueKeys: [{ runId: 1, name: 1 }],
 };
 
@@ -53,57 +54,9 @@ export const APPROVALS_SPEC: VersionedCollectionSpec = {
   keyOf: (doc) => recordKey(String(doc.runId), String(doc.approvalId)),
   labelOf: (doc) => displayKey(String(doc.runId), String(doc.approvalId)),
   findField: 'runId',
-  versionFields: ['completedAt', 'requestedAt'],
+  versionFields: VERSION_FIELDS.approvals,
   uniqueKeys: [{ runId: 1, approvalId: 1 }],
 };
-
-/** What to do with one record, given what the database holds. Pure. */
-export type Decision =
-  | { action: 'insert' }
-  | { action: 'unchanged' }
-  | { action: 'replace'; stored: Document }
-  | { action: 'keptNewer' }
-  | { action: 'conflict'; fields: string[] };
-
-/**
- * The layout page's re-run rules: a stored document is replaced only when the file's version is
- * newer; an older file leaves a newer stored copy alone (`keptNewer`); the same version with other
- * content is a `conflict`. `overwrite` (an explicit operator flag) replaces in both cases.
- */
-export function decide(
-  doc: Document,
-  stored: Document | undefined,
-  versionFields: readonly string[],
-  overwrite: boolean,
-): Decision {
-  if (!stored) return { action: 'insert' };
-  const fields = differingFields(doc, stored);
-  if (fields.length === 0) return { action: 'unchanged' };
-  const order = compareVersions(versionOf(doc, versionFields), versionOf(stored, versionFields));
-  if (order > 0 || overwrite) return { action: 'replace', stored };
-  if (order < 0) return { action: 'keptNewer' };
-  return { action: 'conflict', fields };
-}
-
-/** Version as numbers; null or missing dates are -Infinity, anything else unreadable is NaN. */
-export function versionOf(doc: Document, fields: readonly string[]): number[] {
-  return fields.map((field) => {
-    const value: unknown = doc[field];
-    if (value === null || value === undefined) return Number.NEGATIVE_INFINITY;
-    return value instanceof Date ? value.getTime() : Number.NaN;
-  });
-}
-
-/** >0 when a is newer, <0 when b is newer, 0 when equal or not comparable (then a conflict). */
-export function compareVersions(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const left = a[i] as number;
-    const right = b[i] as number;
-    if (Number.isNaN(left) || Number.isNaN(right)) return 0;
-    if (left !== right) return left > right ? 1 : -1;
-  }
-  return 0;
-}
 
 /** How this batch may talk to the server: from its profile. */
 export interface VersionedWriteContext {
