@@ -1,7 +1,7 @@
 import { MongoClient, MongoMissingDependencyError, type Db } from 'mongodb';
 import { BackfillRuntimeError, UsageError } from '../errors.js';
 import { redactConnectionString, scrub, secretsOf } from '../config/redact.js';
-import { isAuthError } from '../write/server-errors.js';
+import { isAuthError } from '../server/server-errors.js';
 import { isSingleExecutable } from '../runtime/installation.js';
 
 /** The server's error code for a database or collection name it does not accept. */

@@ -6,9 +6,9 @@ import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 type LedgerDocument = { _id: string; [field: string]: unknown };
 import { BackfillRuntimeError } from '../errors.js';
 import type { SourceFile } from '../domain/source-file.js';
-import { DUPLICATE_KEY } from '../write/server-errors.js';
-import { perDocumentErrors } from '../write/write-errors.js';
-import { UNBOUNDED_UPDATES, chunks, type UpdateCommands } from '../write/server-commands.js';
+import { DUPLICATE_KEY } from '../server/server-errors.js';
+import { perDocumentErrors } from '../server/write-errors.js';
+import { UNBOUNDED_UPDATES, chunks, type UpdateCommands } from '../server/server-commands.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession, OrphanMarker } from './ledger-types.js';
 
 /** How long a lease lives without renewal: a holder killed with -9 blocks others this long at most. */

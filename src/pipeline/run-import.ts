@@ -25,9 +25,9 @@ import type { SourceReadOptions } from '../scan/source-options.js';
 import { describeServer, detectServerProfile, schemaServer } from '../server/server-profile.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { ensureSchema } from '../write/ensure-schema.js';
-import { updateCommands } from '../write/server-commands.js';
+import { updateCommands } from '../server/server-commands.js';
 import { DatabaseSink } from '../write/sink/database-sink.js';
-import type { RetryPolicy } from '../write/with-retries.js';
+import type { RetryPolicy } from '../server/with-retries.js';
 import { readSourceRecords, type ReadHooks } from './read-source-records.js';
 import { rehomeOrphanFile } from './rehome-orphans.js';
 

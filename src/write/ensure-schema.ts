@@ -6,7 +6,7 @@ import type { WarningCode } from '../domain/outcomes.js';
 import { compareSchema, describeFoundIndex, sameKey, type SchemaServer } from './compare-schema.js';
 import { listIndexesOf, readSchema } from './read-schema.js';
 import { formatKey, schemaPlan, type IndexPlan, type SchemaOptions } from './schema-spec.js';
-import { DUPLICATE_KEY, isNotImplemented } from './server-errors.js';
+import { DUPLICATE_KEY, isNotImplemented } from '../server/server-errors.js';
 
 export { plannedIndexes, type SchemaOptions } from './schema-spec.js';
 

@@ -5,10 +5,10 @@ import { displayKey, recordKey } from '../domain/record-key.js';
 import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from '../domain/compare-documents.js';
-import { findWhereIn } from './server-commands.js';
+import { findWhereIn } from '../server/server-commands.js';
 import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer } from './refused-writes.js';
-import { perDocumentErrors } from './write-errors.js';
+import { perDocumentErrors } from '../server/write-errors.js';
 
 /** A log entry's unique key (runId, sequence) for maps; `sequence` as text whatever its BSON number type. */
 export function logKey(doc: Document): string {

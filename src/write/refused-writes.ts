@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import { formatKey } from './schema-spec.js';
 import { sameKey } from './compare-schema.js';
-import { DOCUMENT_VALIDATION_FAILURE, DUPLICATE_KEY } from './server-errors.js';
+import { DOCUMENT_VALIDATION_FAILURE, DUPLICATE_KEY } from '../server/server-errors.js';
 
 /** The parts of one per-document write error we read (the driver's WriteError, or a recorded answer). */
 export interface WriteErrorAnswer {

@@ -6,10 +6,10 @@ import { fingerprintOfDocument } from '../domain/rejection-acceptance.js';
 import type { ReadStrategy } from '../server/server-profile.js';
 import { differingFields } from '../domain/compare-documents.js';
 import { VERSION_FIELDS, decide } from '../domain/version-rules.js';
-import { chunks, findWhereIn, type UpdateCommands } from './server-commands.js';
+import { chunks, findWhereIn, type UpdateCommands } from '../server/server-commands.js';
 import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer, type WriteErrorMeaning } from './refused-writes.js';
-import { perDocumentErrors } from './write-errors.js';
+import { perDocumentErrors } from '../server/write-errors.js';
 
 /** How one versioned collection (runs, artifacts, approvals) is keyed and ordered in time. */
 export interface VersionedCollectionSpec {

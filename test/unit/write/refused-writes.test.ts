@@ -6,7 +6,7 @@
 import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { classifyWriteError, describeValidationFailure, writeErrorAnswer } from '../../../src/write/refused-writes.js';
-import { isTransientError } from '../../../src/write/server-errors.js';
+import { isTransientError } from '../../../src/server/server-errors.js';
 
 const LOG_KEYS = [{ runId: 1, sequence: 1 }];
 

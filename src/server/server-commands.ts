@@ -1,6 +1,6 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import pLimit from 'p-limit';
-import type { ReadStrategy, WriteLimits } from '../server/server-profile.js';
+import type { ReadStrategy, WriteLimits } from './server-profile.js';
 
 /**
  * How this process sends `update` commands to this server: at most `statementsPerCommand`
