@@ -1,6 +1,5 @@
 import { UsageError } from '../errors.js';
-import { WHOLE_SOURCE, type Partition } from '../ledger/ledger-types.js';
-import { parsePartition } from '../ledger/partition.js';
+import { WHOLE_SOURCE, type Partition } from '../domain/partition.js';
 import type { GivenSetting } from './resolve-config.js';
 
 /** The variable a Kubernetes Indexed Job sets in each pod: its 0-based completion index. */
@@ -71,4 +70,15 @@ function parsePartitionFrom(text: string, from: string): Partition {
     // Said with where the value came from (the environment, a file) and that auto exists.
     throw new UsageError(`${from} must be K/N with 1 <= K <= N, or auto (got ${JSON.stringify(text)})`);
   }
+}
+
+/** Parses `K/N` (1 <= K <= N). */
+function parsePartition(text: string): Partition {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
+    throw new UsageError(`--partition must be K/N with 1 <= K <= N (got "${text}")`);
+  }
+  return { index, count };
 }

@@ -1,18 +1,6 @@
 import type { CollectionRole } from '../domain/collection-roles.js';
 import type { OutcomeCounts } from '../domain/outcomes.js';
 
-/** `--partition K/N`: this process owns the runs whose file stem hashes to K (1-based) of N. */
-export interface Partition {
-  index: number;
-  count: number;
-}
-
-export const WHOLE_SOURCE: Partition = Object.freeze({ index: 1, count: 1 });
-
-export function partitionLabel(partition: Partition): string {
-  return `${partition.index}/${partition.count}`;
-}
-
 /**
  * What the ledger remembers of one source file. Status `done` means every record of the file was
  * written; `done-with-issues` files (rejections, conflicts, kept-newer records) are read again on every run so those keep

@@ -15,7 +15,7 @@ import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, requireSourceDirectory, warnAboutLookAlikeNames, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { resolvePartition } from '../../config/partition-option.js';
-import { partitionLabel } from '../../ledger/ledger-types.js';
+import { partitionLabel } from '../../domain/partition.js';
 import { assertSourceHasRunStates } from '../source-check.js';
 
 export interface ImportArgs extends CommonArgs {

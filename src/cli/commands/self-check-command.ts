@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { partitionOf } from '../../ledger/partition.js';
+import { partitionOf } from '../../domain/partition.js';
 import { BUNDLE, isSingleExecutable } from '../../runtime/installation.js';
 import { startWorker, workerSource } from '../../runtime/start-worker.js';
 import type { SelfCheckReply, SelfCheckRequest } from '../../runtime/workers/self-check-worker.js';

@@ -3,7 +3,7 @@
  * modules (so a bundle that left them out, or a worker that cannot load them, fails the check).
  */
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
-import { partitionOf } from '../../ledger/partition.js';
+import { partitionOf } from '../../domain/partition.js';
 import { TOOL_VERSION } from '../../tool-version.js';
 import { isSingleExecutable } from '../installation.js';
 
