@@ -29,7 +29,7 @@ import pLimit from 'p-limit';
 import yargs from 'yargs';
 import { DEFAULT_COLLECTION_NAMES } from '../src/config/collection-names.js';
 import { DEFAULTS } from '../src/config/defaults.js';
-import { readSourceRecords } from '../src/pipeline/read-source-records.js';
+import { readSourceRecords } from '../src/read/read-source-records.js';
 import { ImportTally } from '../src/domain/import-tally.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../src/domain/collection-roles.js';
 import { DEFAULT_SOURCE_GLOBS, findSourceFiles } from '../src/scan/find-source-files.js';

@@ -8,7 +8,7 @@ import { fileStem } from '../scan/find-source-files.js';
 import type { SourceFile } from '../domain/source-file.js';
 import { readJsonFile } from '../scan/read-json-file.js';
 import { readLogLines } from '../scan/read-log-lines.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from '../read/source-options.js';
 import { moveOrphanCopies, type OrphanPair } from '../write/move-orphan-copies.js';
 
 /** Pairs compared and moved per round trip. */

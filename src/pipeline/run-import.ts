@@ -22,14 +22,14 @@ import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-role
 import { OUTCOMES, type Rejection } from '../domain/outcomes.js';
 import { fileStem, findSourceFiles, type SourceInventory } from '../scan/find-source-files.js';
 import type { SourceFile } from '../domain/source-file.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from '../read/source-options.js';
 import { describeServer, detectServerProfile, schemaServer } from '../server/server-profile.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { ensureSchema } from '../write/ensure-schema.js';
 import { updateCommands } from '../server/server-commands.js';
 import { DatabaseSink } from '../write/sink/database-sink.js';
 import type { RetryPolicy } from '../server/with-retries.js';
-import { readSourceRecords, type ReadHooks } from './read-source-records.js';
+import { readSourceRecords, type ReadHooks } from '../read/read-source-records.js';
 import { rehomeOrphanFile } from './rehome-orphans.js';
 
 /** Everything `import` needs, resolved once by the CLI (or given by an API caller). */

@@ -3,9 +3,9 @@ import type { CollectionNames } from '../config/collection-names.js';
 import { ImportTally } from '../domain/import-tally.js';
 import { buildImportReport, type ImportReport } from '../report/import-report.js';
 import { findSourceFiles } from '../scan/find-source-files.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from '../read/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
-import { readSourceRecords } from './read-source-records.js';
+import { readSourceRecords } from '../read/read-source-records.js';
 import type { RejectionAcceptance } from '../domain/rejection-acceptance.js';
 import { countFiles } from './run-import.js';
 

@@ -13,7 +13,7 @@ import { probeWrite, type WriteProbeResult } from '../preflight/write-probe.js';
 import { formatBytes, formatDuration, type PreflightCheck, type PreflightCheckId, type PreflightReport, type PreflightStatus } from '../report/preflight-report.js';
 import { describeSchemaItem, notableSchemaItems, schemaVerdictLine, type SchemaCheck } from '../report/schema-check.js';
 import { COLLECTION_ROLES } from '../domain/collection-roles.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from '../read/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { schemaConflictError } from '../write/ensure-schema.js';
 import { checkSchema } from '../write/read-schema.js';

@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { readSourceRecords } from '../pipeline/read-source-records.js';
+import { readSourceRecords } from '../read/read-source-records.js';
 import { ImportTally } from '../domain/import-tally.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 import { fileStem, findSourceFiles, type SourceInventory } from '../scan/find-source-files.js';
 import type { SourceFile } from '../domain/source-file.js';
 import { checkSourceLayout, describeMissingLayout } from '../scan/source-layout.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from '../read/source-options.js';
 
 /** What preflight learns of the source tree without writing anything or parsing the logs. */
 export interface SourceSurvey {

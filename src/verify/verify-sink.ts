@@ -1,7 +1,7 @@
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { CollectionNames } from '../config/collection-names.js';
 import { RunIdIndex } from '../normalize/run-id-file-names.js';
-import type { FilePosition, RecordSink } from '../pipeline/read-source-records.js';
+import type { FilePosition, RecordSink } from '../domain/record-sink.js';
 import type { CollectionRole } from '../domain/collection-roles.js';
 import type { Rejection } from '../domain/outcomes.js';
 import { fileStem, parentFolderName } from '../scan/find-source-files.js';

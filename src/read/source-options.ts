@@ -1,5 +1,5 @@
 import type { EnumStyle } from '../normalize/enums.js';
-import type { SourceGlobs } from './find-source-files.js';
+import type { SourceGlobs } from '../scan/find-source-files.js';
 
 /** How the source is read and normalized; shared by import, plan and verify so all read alike. */
 export interface SourceReadOptions {

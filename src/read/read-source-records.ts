@@ -16,11 +16,9 @@ import { fileStem, parentFolderName, type SourceInventory } from '../scan/find-s
 import type { SourceFile } from '../domain/source-file.js';
 import { excerpt, readJsonFile } from '../scan/read-json-file.js';
 import { readLogLines } from '../scan/read-log-lines.js';
-import type { SourceReadOptions } from '../scan/source-options.js';
+import type { SourceReadOptions } from './source-options.js';
 import type { PendingRecord, RecordOrigin } from '../domain/pending-record.js';
 import type { FilePosition, LogCheckpoint, RecordSink } from '../domain/record-sink.js';
-
-export type { FilePosition, LogCheckpoint, RecordSink } from '../domain/record-sink.js';
 
 /** MongoDB's document size limit, less a margin for the command envelope. */
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 16 * 1024;
