@@ -27,7 +27,17 @@ export { ENUM_TABLES, type EnumStyle } from './normalize/enums.js';
 export type { ImportReport } from './report/import-report.js';
 export type { CollectionRole } from './domain/collection-roles.js';
 export type { Outcome, OutcomeCounts, Rejection, Conflict, ReasonCode, WarningEntry } from './domain/outcomes.js';
-export { EXIT_CODES } from './cli/exit-codes.js';
+// The exit-code policy: use cases return reports with outcomes; these give the code the CLI exits with.
+export {
+  EXIT_CODES,
+  type ExitCode,
+  importExitCode,
+  verifyExitCode,
+  schemaExitCode,
+  preflightExitCode,
+  selfCheckExitCode,
+  errorExitCode,
+} from './cli/exit-codes.js';
 export { UsageError, BackfillRuntimeError, InternalError, type RuntimeErrorCode } from './errors.js';
 export { runCli } from './cli/run-cli.js';
 export { runSchema, type SchemaRunOptions, type SchemaRunDependencies } from './pipeline/run-schema.js';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { EXIT_CODES } from './exit-codes.js';
 import { runCli } from './run-cli.js';
 import { StderrLines } from './stderr-lines.js';
 
@@ -34,6 +35,6 @@ runCli(process.argv.slice(2), {
   (error: unknown) => {
     // runCli maps every error to an exit code; reaching this is a bug in it.
     process.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_CODES.failure;
   },
 );

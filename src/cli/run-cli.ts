@@ -10,15 +10,16 @@ import { schemaCommand, schemaOptions, type SchemaArgs } from './commands/schema
 import { preflightCommand, preflightOptions, type PreflightArgs } from './commands/preflight-command.js';
 import { selfCheckCommand, selfCheckOptions, type SelfCheckArgs } from './commands/self-check-command.js';
 import { withSourceOptions } from './shared-options.js';
-import { EXIT_CODES } from './exit-codes.js';
+import { EXIT_CODES, errorExitCode } from './exit-codes.js';
 import { scrub, secretsOf } from '../config/redact.js';
 import { promptedSecrets } from './prompt-password.js';
 import { checkArgs, rewordYargsMessage, unknownArgumentsMessage, type KnownOptions } from './usage-hints.js';
 
 /**
- * Parses argv, runs one command, and maps every error to an exit code: the only place that does.
- * Usage errors print one line saying what is wrong and how to fix it (yargs' own messages are
- * reworded, with "did you mean" for a mistyped flag or command); runtime errors their stable code.
+ * Parses argv, runs one command, and turns every error into its message and exit code (the code
+ * from `errorExitCode`, beside the rest of the policy in exit-codes.ts). Usage errors print one
+ * line saying what is wrong and how to fix it (yargs' own messages are reworded, with "did you
+ * mean" for a mistyped flag or command); runtime errors their stable code.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
@@ -70,15 +71,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError || (error instanceof Error && error.name === 'YError')) {
       const message = error instanceof UsageError ? error.message : rewordYargsMessage(error.message, command ?? commandIn(argv));
       io.stderr.write(`taskrunner-backfill: ${oneLine(scrub(message, secrets))}\n`);
-      return EXIT_CODES.usage;
-    }
-    if (error instanceof BackfillRuntimeError) {
+    } else if (error instanceof BackfillRuntimeError) {
       io.stderr.write(`taskrunner-backfill: [${error.code}] ${oneLine(scrub(error.message, secrets))}\n`);
-      return error.code === 'DB_UNAVAILABLE' || error.code === 'INTERRUPTED' || error.code === 'LEASE_LOST' ? EXIT_CODES.interrupted : EXIT_CODES.failure;
+    } else {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      io.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${scrub(message, secrets)}\n`);
     }
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    io.stderr.write(`taskrunner-backfill: internal error (a bug; please report it): ${scrub(message, secrets)}\n`);
-    return EXIT_CODES.failure;
+    return errorExitCode(error);
   }
 }
 

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { importExitCode } from '../cli/exit-codes.js';
 import type { CollectionNames } from '../config/collection-names.js';
 import { validateLeaseTtlMs } from '../config/limits.js';
 import { DEFAULT_LEASE_TTL_MS, LedgerStore, verifiedPrefixHash } from '../ledger/ledger-store.js';
@@ -207,7 +206,6 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
         collectionNames: options.collections,
       },
       tally,
-      importExitCode(complete, { rejected: tally.total('rejected'), conflict: tally.total('conflict') }),
     );
     deps.logger.info({ totals: report.totals, complete }, 'import finished');
     return report;

@@ -1,4 +1,3 @@
-import { importExitCode } from '../cli/exit-codes.js';
 import type { CollectionNames } from '../config/collection-names.js';
 import { ImportTally } from '../domain/import-tally.js';
 import { buildImportReport, type ImportReport } from '../report/import-report.js';
@@ -37,6 +36,5 @@ export async function runPlan(
       collectionNames: options.collections,
     },
     tally,
-    importExitCode(true, { rejected: tally.total('rejected'), conflict: 0 }),
   );
 }

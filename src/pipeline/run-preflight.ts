@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { EXIT_CODES } from '../cli/exit-codes.js';
 import type { CollectionNames } from '../config/collection-names.js';
 import { BackfillRuntimeError } from '../errors.js';
 import { LedgerStore } from '../ledger/ledger-store.js';
@@ -136,8 +135,8 @@ export async function runPreflight(options: PreflightOptions, deps: PreflightDep
     ...(schemaCheck ? { schemaCheck } : {}),
     ...(estimate ? { estimate } : {}),
     counts,
+    connected: !unreachable,
     passed,
-    exitCode: unreachable ? EXIT_CODES.failure : passed ? EXIT_CODES.ok : EXIT_CODES.issues,
   };
 }
 

@@ -1,6 +1,5 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { EXIT_CODES } from '../cli/exit-codes.js';
 import type { CollectionNames } from '../config/collection-names.js';
 import { BackfillRuntimeError } from '../errors.js';
 import type { SchemaReport } from '../report/schema-report.js';
@@ -27,8 +26,8 @@ export interface SchemaRunDependencies {
 /**
  * `schema`: the spec's execution order steps 1 and 2 on their own, through the very code import
  * runs first (`ensureSchema`): missing collections with validators, missing indexes unique first,
- * existing ones adopted. Idempotent. With `check`, only compares. Exit code 0 when nothing is
- * missing or differs where it matters, 3 otherwise (also when it stopped before writing).
+ * existing ones adopted. Idempotent. With `check`, only compares. The report says what was done,
+ * whether it stopped before writing, and the comparison (the CLI's `schemaExitCode` reads them).
  */
 export async function runSchema(options: SchemaRunOptions, deps: SchemaRunDependencies): Promise<SchemaReport> {
   const now = deps.now ?? (() => new Date());
@@ -59,6 +58,5 @@ export async function runSchema(options: SchemaRunOptions, deps: SchemaRunDepend
     actions: actions.map((action) => ({ ...action })),
     stopped,
     check,
-    exitCode: check.passed && stopped === null ? EXIT_CODES.ok : EXIT_CODES.issues,
   };
 }

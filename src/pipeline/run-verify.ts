@@ -10,7 +10,7 @@ import type { SourceReadOptions } from '../read/source-options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { findExtraDocuments } from '../verify/find-extra-documents.js';
 import { RunSelection } from '../verify/run-selection.js';
-import { verifyExitCode, verifyPassed } from '../verify/verify-exit-code.js';
+import { verifyPassed } from '../verify/verify-verdict.js';
 import { VerifySink } from '../verify/verify-sink.js';
 import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
 import { readSourceRecords } from '../read/read-source-records.js';
@@ -46,7 +46,7 @@ export interface VerifyDependencies {
   now?: () => Date;
   /** The random source of `--sample` (Math.random by default). */
   random?: () => number;
-  /** Aborting stops reading; the report says `complete: false` and the exit code is 4. */
+  /** Aborting stops reading; the report says `complete: false` (exit code 4 in the CLI). */
   signal?: AbortSignal;
   /** Progress while the source is read and compared (bars on a TTY, periodic log lines); none by default. */
   progress?: ImportProgress;
@@ -191,7 +191,6 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
     notInDatabase: notInDatabase(totals, tally.rejectionReasons()),
     unusedAcceptances: readTally.unusedAcceptances(),
     passed,
-    exitCode: verifyExitCode(complete, passed),
   };
   deps.logger?.info({ totals, passed, complete }, 'verify finished');
   return report;

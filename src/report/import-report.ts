@@ -3,7 +3,10 @@ import type { KeptNewer } from '../domain/outcomes.js';
 import { COLLECTION_ROLES, type CollectionRole } from '../domain/collection-roles.js';
 import { OUTCOMES, type Conflict, type OutcomeCounts, type Rejection, type WarningEntry } from '../domain/outcomes.js';
 
-/** The result of `import` and `plan`: one object, the `--json` output as it is. */
+/**
+ * The result of `import` and `plan`: one object, the `--json` output as it is plus `exitCode`
+ * (decided by the CLI: `importExitCode` in cli/exit-codes.ts).
+ */
 export interface ImportReport {
   command: 'import' | 'plan';
   tool: { name: string; version: string };
@@ -30,7 +33,6 @@ export interface ImportReport {
   detailsTruncated: boolean;
   orphanRunIds: string[];
   warnings: WarningEntry[];
-  exitCode: number;
 }
 
 export interface ReportFrame {
@@ -45,7 +47,7 @@ export interface ReportFrame {
   collectionNames: Record<CollectionRole, string>;
 }
 
-export function buildImportReport(frame: ReportFrame, tally: ImportTally, exitCode: number): ImportReport {
+export function buildImportReport(frame: ReportFrame, tally: ImportTally): ImportReport {
   const collections = Object.fromEntries(
     COLLECTION_ROLES.map((role) => [role, { name: frame.collectionNames[role], ...tally.counts[role] }]),
   ) as ImportReport['collections'];
@@ -74,6 +76,5 @@ export function buildImportReport(frame: ReportFrame, tally: ImportTally, exitCo
       tally.keptNewer.length < totals.keptNewer,
     orphanRunIds: [...tally.orphanRunIds].sort(),
     warnings: tally.warningList(),
-    exitCode,
   };
 }

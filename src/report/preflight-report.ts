@@ -15,7 +15,10 @@ export interface PreflightCheck {
   details: string[];
 }
 
-/** What `preflight` prints: the checklist an operator runs first in the change window. */
+/**
+ * What `preflight` prints: the checklist an operator runs first in the change window. The `--json`
+ * output adds `exitCode` (`preflightExitCode` in cli/exit-codes.ts).
+ */
 export interface PreflightReport {
   command: 'preflight';
   tool: { name: string; version: string };
@@ -29,10 +32,10 @@ export interface PreflightReport {
   /** The import's size and a duration estimate, when the source could be read. */
   estimate?: { records: number; bytes: number; seconds: number; documentsPerSecond: number };
   counts: Record<PreflightStatus, number>;
+  /** False when the database could not be used at all: the server could not be reached, or it refused the credentials. */
+  connected: boolean;
   /** Nothing failed (warnings allowed). */
   passed: boolean;
-  /** 0 nothing failed; 3 something failed; 1 the server could not be reached or refused the credentials. */
-  exitCode: number;
 }
 
 const LABELS: Readonly<Record<PreflightStatus, string>> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
@@ -53,7 +56,7 @@ export function renderPreflightText(report: PreflightReport): string {
 export function preflightVerdictLine(report: PreflightReport): string {
   const { counts } = report;
   const tally = `${counts.pass} passed, ${counts.warn} warning(s), ${counts.fail} failed${counts.skip > 0 ? `, ${counts.skip} skipped` : ''}`;
-  if (report.exitCode === 1) return `NOT READY: the database cannot be used (${tally}). Fix the connection first, then run preflight again.`;
+  if (!report.connected) return `NOT READY: the database cannot be used (${tally}). Fix the connection first, then run preflight again.`;
   if (!report.passed) return `NOT READY: ${tally}. Fix the failed lines, then run preflight again.`;
   return `READY: ${tally}${counts.warn > 0 ? '; read the warnings' : ''}. Next: plan, then import.`;
 }

@@ -7,8 +7,12 @@ import { OUTCOMES } from '../domain/outcomes.js';
 
 const SHOWN_DETAILS = 20;
 
-/** The human summary of an import or plan, for stdout; text from the input is escaped (`TextLines`). */
-export function renderImportText(report: ImportReport): string {
+/**
+ * The human summary of an import or plan, for stdout; text from the input is escaped (`TextLines`).
+ * `exitCode` is what the command exits with (`importExitCode` in cli/exit-codes.ts): the last line
+ * says whether every record is accounted for.
+ */
+export function renderImportText(report: ImportReport, exitCode: number): string {
   const lines = new TextLines();
   const verb = report.command === 'plan' ? 'Plan (dry run, nothing written)' : 'Import';
   lines.line(`${verb} of ${report.source}${report.database ? ` into ${report.database.name} on ${report.database.server}` : ''}`);
@@ -60,12 +64,12 @@ export function renderImportText(report: ImportReport): string {
     lines.line('Warnings:');
     for (const warning of report.warnings) lines.line(`  [${warning.code}] ${warning.message}${warning.count > 1 ? ` (x${warning.count})` : ''}`);
   }
-  lines.line(outcomeLine(report));
+  lines.line(outcomeLine(report, exitCode));
   return lines.toString();
 }
 
-function outcomeLine(report: ImportReport): string {
+function outcomeLine(report: ImportReport, exitCode: number): string {
   if (!report.complete) return 'Stopped before the end. Run the same command again to resume; nothing is duplicated.';
-  if (report.exitCode === 0) return 'Done: every record is accounted for.';
+  if (exitCode === 0) return 'Done: every record is accounted for.';
   return 'Done, with rejections or conflicts: see above. Fix the source and run the same command again.';
 }

@@ -43,13 +43,14 @@ const INFORMATIONAL = new Set(['keptNewer', 'extra', 'accepted']);
 
 /**
  * The verification as one self-contained HTML page (inline CSS, no script), fit to attach to a
- * change ticket and open in any browser. Every piece of data is HTML-escaped.
+ * change ticket and open in any browser. Every piece of data is HTML-escaped. `exitCode` is the
+ * comparison's (`verifyExitCode` in cli/exit-codes.ts), shown beside the verdict.
  */
-export function renderVerifyHtml(report: VerifyReport): string {
+export function renderVerifyHtml(report: VerifyReport, exitCode: number): string {
   const verdict = !report.complete ? 'incomplete' : report.passed ? 'passed' : 'failed';
   const body: string[] = [];
   body.push(`<h1>Verification report: ${esc(report.source)}</h1>`);
-  body.push(`<p><span class="verdict ${verdict}">${verdict.toUpperCase()}</span> exit code ${report.exitCode}</p>`);
+  body.push(`<p><span class="verdict ${verdict}">${verdict.toUpperCase()}</span> exit code ${exitCode}</p>`);
   body.push(`<p>${esc(verifyOutcomeLine(report))}</p>`);
   const notIn = notInDatabaseLine(report);
   if (notIn) body.push(`<p>${esc(notIn)}</p>`);

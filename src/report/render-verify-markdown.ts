@@ -14,13 +14,14 @@ import { VERIFY_COUNT_LABELS, VERIFY_COUNT_NAMES, describeScope, verifyOutcomeLi
 /**
  * The verification as a self-contained Markdown document (GitHub-flavoured tables), fit to attach
  * to a change ticket. Every piece of data is escaped, so a runId or a value cannot break a table
- * or inject markup.
+ * or inject markup. `exitCode` is the comparison's (`verifyExitCode` in cli/exit-codes.ts), shown
+ * beside the result.
  */
-export function renderVerifyMarkdown(report: VerifyReport): string {
+export function renderVerifyMarkdown(report: VerifyReport, exitCode: number): string {
   const out: string[] = [];
   out.push(`# Verification report: ${md(report.source)}`);
   out.push('');
-  out.push(`**Result: ${report.passed && report.complete ? 'PASSED' : report.complete ? 'FAILED' : 'INCOMPLETE'}** (exit code ${report.exitCode}). ${md(verifyOutcomeLine(report))}`);
+  out.push(`**Result: ${report.passed && report.complete ? 'PASSED' : report.complete ? 'FAILED' : 'INCOMPLETE'}** (exit code ${exitCode}). ${md(verifyOutcomeLine(report))}`);
   out.push('');
   const notIn = notInDatabaseLine(report);
   if (notIn) out.push(md(notIn), '');

@@ -3,7 +3,10 @@ import { printable } from './printable.js';
 import { schemaRows, schemaVerdictLine, type SchemaCheck } from './schema-check.js';
 import { TextLines } from './text-lines.js';
 
-/** What `schema` prints: what it did (apply) and the comparison of the database with the spec. */
+/**
+ * What `schema` prints: what it did (apply) and the comparison of the database with the spec. The
+ * `--json` output adds `exitCode` (`schemaExitCode` in cli/exit-codes.ts).
+ */
 export interface SchemaReport {
   command: 'schema';
   /** `apply`: the spec's steps 1 and 2 (create what is missing, adopt what exists); `check`: compare only. */
@@ -18,8 +21,6 @@ export interface SchemaReport {
   stopped: string | null;
   /** The comparison: after applying (apply), or as found (check, or apply when stopped). */
   check: SchemaCheck;
-  /** 0 nothing missing or differing where it matters; 3 otherwise. */
-  exitCode: number;
 }
 
 /** The readable form: actions, then the table, then the notes it refers to, then the verdict. */

@@ -3,8 +3,9 @@ import type { CollectionRole } from '../domain/collection-roles.js';
 import type { Rejection, WarningEntry } from '../domain/outcomes.js';
 
 /**
- * The result of `verify`: one object, the `--json` output as it is, and what the text, Markdown
- * and HTML renderers draw from. Counts are exact; detail lists are the first few of each kind.
+ * The result of `verify`: one object, the `--json` output as it is plus `exitCode` and `reportFile`
+ * (added by the CLI: `verifyExitCode` in cli/exit-codes.ts), and what the text, Markdown and HTML
+ * renderers draw from. Counts are exact; detail lists are the first few of each kind.
  */
 
 /** The counts of one collection, for one run or in total. */
@@ -155,7 +156,6 @@ export interface VerifyReport {
   unusedAcceptances: number;
   /** Nothing missing, nothing mismatched, no rejection that was not accepted, the spec's unique indexes in place (and, with --strict, no extras). */
   passed: boolean;
-  exitCode: number;
 }
 
 /** Human names of the counts, shared by the renderers. */

@@ -87,9 +87,10 @@ export function importArgs(source: string, uri: string, db: string, extra: reado
   return ['import', '--source', source, '--uri', uri, '--db', db, '--json', '--quiet', '--batch-size', '50', '--concurrency', '2', ...lease, ...extra];
 }
 
-export function parseReport(result: CliResult): ImportReport {
+/** The `--json` output: the report plus the exit code the CLI decided. */
+export function parseReport(result: CliResult): ImportReport & { exitCode: number } {
   try {
-    return JSON.parse(result.stdout) as ImportReport;
+    return JSON.parse(result.stdout) as ImportReport & { exitCode: number };
   } catch {
     throw new Error(`the CLI printed no JSON report (exit ${result.code}, signal ${result.signal}):\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   }

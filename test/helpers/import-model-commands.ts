@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { ObjectId, type Db, type Document } from 'mongodb';
 import pino from 'pino';
 import { expect } from 'vitest';
+import { importExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
 import type { ImportReport } from '../../src/report/import-report.js';
@@ -103,11 +104,15 @@ interface InProcessOptions {
   overwrite?: boolean;
 }
 
-function inProcessImport(real: Real, options: InProcessOptions): Promise<ImportReport> {
+/** The report as the CLI prints it: with the exit code the CLI would exit with. */
+type PrintedImportReport = ImportReport & { exitCode: number };
+
+async function inProcessImport(real: Real, options: InProcessOptions): Promise<PrintedImportReport> {
   const config = resolveConfig({ source: real.root }, {}, [], REPO);
   const overrides: Partial<ImportOptions> = { useLedger: options.useLedger, overwrite: options.overwrite ?? false, batchSize: 3, concurrency: 2 };
   if (options.partition) overrides.partition = options.partition;
-  return runImport({ ...config, source: real.root, ...overrides }, { db: real.t.db, serverLabel: 'model-test', logger: pino({ level: 'silent' }) });
+  const report = await runImport({ ...config, source: real.root, ...overrides }, { db: real.t.db, serverLabel: 'model-test', logger: pino({ level: 'silent' }) });
+  return { ...report, exitCode: importExitCode(report) };
 }
 
 function cliArgs(real: Real): string[] {
@@ -157,7 +162,7 @@ function firstDifference(expected: Record<Role, string[]>, actual: Record<Role, 
 }
 
 /** The check after every completed import: database, exit code and counts agree with the model. */
-async function expectAgreement(model: Model, real: Real, expected: ImportExpectation, report: Pick<ImportReport, 'exitCode' | 'totals'>, what: string, checkKeptNewer: boolean): Promise<void> {
+async function expectAgreement(model: Model, real: Real, expected: ImportExpectation, report: Pick<PrintedImportReport, 'exitCode' | 'totals'>, what: string, checkKeptNewer: boolean): Promise<void> {
   const difference = firstDifference(dumpModel(expected.db), await dumpReal(real.t.db));
   if (difference) throw new Error(`${what}: the database differs from the model\n${difference}`);
   const counts = { rejected: report.totals.rejected, conflict: report.totals.conflict, exitCode: report.exitCode };
@@ -432,9 +437,9 @@ export class InterruptedImport implements Cmd {
       throw new Error(`${this.toString()}: the stopped import exited ${stopped.code}: ${stopped.stderr}`);
     }
     const rerun = await startCli(cliArgs(r)).done;
-    let report: ImportReport;
+    let report: PrintedImportReport;
     try {
-      report = JSON.parse(rerun.stdout) as ImportReport;
+      report = JSON.parse(rerun.stdout) as PrintedImportReport;
     } catch {
       throw new Error(`${this.toString()}: the re-run printed no report (exit ${rerun.code}): ${rerun.stderr}`);
     }
@@ -482,7 +487,7 @@ export class TwoImports implements Cmd {
     stats.twoAtOnce += 1;
     const expected = applyImport(m.db, m.files);
     const results = await Promise.allSettled([inProcessImport(r, { useLedger: true }), inProcessImport(r, { useLedger: true })]);
-    const completed = results.filter((result): result is PromiseFulfilledResult<ImportReport> => result.status === 'fulfilled');
+    const completed = results.filter((result): result is PromiseFulfilledResult<PrintedImportReport> => result.status === 'fulfilled');
     for (const result of results) {
       if (result.status === 'rejected' && !/LEASE_HELD|another import/.test(String(result.reason))) throw result.reason;
     }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Long, ObjectId, type Document } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
 import type { ImportReport } from '../../src/report/import-report.js';
@@ -81,7 +82,7 @@ describe('import of fixtures/sample', () => {
     expect(report.totals.inserted).toBe(total(expected.documents));
     expect(report.totals.rejected).toBe(total(expected.rejected));
     expect(report.complete).toBe(true);
-    expect(report.exitCode).toBe(3);
+    expect(importExitCode(report)).toBe(3);
   });
 
   it('lists every rejection with file, reason, message and hint, and a line for bad log lines', () => {

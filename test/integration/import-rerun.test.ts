@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Document } from 'mongodb';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { importExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
 import type { ImportReport } from '../../src/report/import-report.js';
@@ -103,7 +104,7 @@ describe('re-running an import', () => {
     expect(rerun.collections.runs).toMatchObject({ inserted: 0, updated: 0, unchanged: 0, keptNewer: 1, conflict: 0 });
     expect(rerun.keptNewer).toEqual([{ collection: 'runs', key: 'run-1', file: 'state/runs/run-1.json' }]);
     expect(rerun.totals.unchanged).toBe(4); // the log lines, the approval and the artifact
-    expect(rerun.exitCode).toBe(0);
+    expect(importExitCode(rerun)).toBe(0);
     const afterRerun = await dumpCollection(t.db, 'runs', 'pack_runs');
     expect(afterRerun.ejson).toEqual(serviceCopy.ejson);
     expect(afterRerun.ejson[0]).toContain('exit code 1');
@@ -128,7 +129,7 @@ describe('re-running an import', () => {
     const rerun = await importInto(t, source.root, COMPARE_ALL);
     expect(rerun.collections.artifacts).toMatchObject({ inserted: 0, updated: 0, conflict: 1 });
     expect(rerun.conflicts).toEqual([{ collection: 'artifacts', key: 'run-1#report', file: 'artifacts/run-1/artifact-manifest.json', fields: ['notes'] }]);
-    expect(rerun.exitCode).toBe(3);
+    expect(importExitCode(rerun)).toBe(3);
     const after = await dumpDatabase(t.db);
     expect(dumpText(after)).toBe(dumpText(before));
 
@@ -159,7 +160,7 @@ describe('re-running an import', () => {
       expect(rerun.conflicts.filter((c) => c.collection === 'logs')).toEqual([
         { collection: 'logs', key: 'run-1#2', file: 'logs/runs/run-1.ndjson', line: 2, fields: ['message'] },
       ]);
-      expect(rerun.exitCode).toBe(3);
+      expect(importExitCode(rerun)).toBe(3);
       const after = await dumpDatabase(t.db);
       expect(dumpText(after)).toBe(dumpText(before));
       expect(sameBytes(after, before)).toBe(true);
@@ -202,7 +203,7 @@ describe('re-running an import', () => {
     expect(rerun.collections.approvals).toMatchObject({ updated: 1, inserted: 0, conflict: 0 });
     expect(rerun.collections.artifacts).toMatchObject({ updated: 1, inserted: 0, conflict: 0 });
     expect(rerun.collections.logs).toMatchObject({ inserted: 1, conflict: 0 });
-    expect(rerun.exitCode).toBe(0);
+    expect(importExitCode(rerun)).toBe(0);
 
     const run = await runs.findOne({ _id: 'run-1' });
     expect(run?.updatedAt).toEqual(new Date('2025-11-06T10:00:00.999Z'));
@@ -232,7 +233,7 @@ describe('re-running an import', () => {
     const t = await freshDb(`enum_${enumStyle}`);
     const source = await tree();
     const report = await importInto(t, source.root, { enumStyle });
-    expect(report.exitCode).toBe(0);
+    expect(importExitCode(report)).toBe(0);
     const run = await t.db.collection<RunDoc>('pack_runs').findOne({ _id: 'run-1' });
     expect((run?.steps as Document[]).map((s) => [s.stepId, s.kind, s.status])).toEqual([
       ['approve', kind, status],

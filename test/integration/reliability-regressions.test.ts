@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Document } from 'mongodb';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { importExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
 import type { ImportReport } from '../../src/report/import-report.js';
@@ -62,7 +63,7 @@ describe('issue 10 regressions: the import core', () => {
       'state/approvals/a.json': [approval({ approvalId: 'b#c' })],
       'artifacts/a/artifact-manifest.json': manifest({ runId: 'a', outputs: [artifactOutput({ name: 'b#c' })] }),
     });
-    expect((await importInto(t, source.root)).exitCode).toBe(0);
+    expect(importExitCode(await importInto(t, source.root))).toBe(0);
 
     await source.write('state/runs/a#b.json', runState({ runId: 'a#b', updatedAt: '2025-11-07T09:00:00Z' }));
     await source.write(
@@ -77,7 +78,7 @@ describe('issue 10 regressions: the import core', () => {
 
     const second = await importInto(t, source.root);
     expect(second.conflicts).toEqual([]);
-    expect(second.exitCode).toBe(0);
+    expect(importExitCode(second)).toBe(0);
     expect(await t.db.collection('pack_artifacts').countDocuments({})).toBe(2);
     expect(await t.db.collection('pack_run_approvals').countDocuments({})).toBe(2);
     expect(dumpText(await dumpDatabase(t.db))).toBe(await cleanImportOf(source.root, 'reg_ambiguous_key_clean'));
@@ -113,11 +114,11 @@ describe('issue 10 regressions: the import core', () => {
     // The writer has written line 2 but not (all of) its line end yet.
     const partialEnd = eol === '\r\n' ? '\r' : '';
     const source = await tree({ 'state/runs/run-1.json': runState(), 'logs/runs/run-1.ndjson': `${l1}${eol}${l2}${partialEnd}` });
-    expect((await importInto(t, source.root)).exitCode).toBe(0);
+    expect(importExitCode(await importInto(t, source.root))).toBe(0);
 
     await appendFile(source.path('logs/runs/run-1.ndjson'), `${eol === '\r\n' ? '\n' : eol}${l3}${eol}`);
     const second = await importInto(t, source.root);
-    expect(second.exitCode).toBe(0);
+    expect(importExitCode(second)).toBe(0);
     const sequences = (await t.db.collection('pack_run_logs').find({}).sort({ sequence: 1 }).toArray()).map((doc) => [Number(doc.sequence), doc.message]);
     expect(sequences).toEqual([
       [1, 'one'],
@@ -140,7 +141,7 @@ describe('issue 10 regressions: the import core', () => {
     expect(first.totals.rejected).toBe(1); // reported, not silently dropped
     await appendFile(source.path('logs/runs/run-1.ndjson'), `${l2.slice(20)}\n`);
     const second = await importInto(t, source.root);
-    expect(second.exitCode).toBe(0);
+    expect(importExitCode(second)).toBe(0);
     expect(dumpText(await dumpDatabase(t.db))).toBe(await cleanImportOf(source.root, 'reg_half_line_clean'));
   });
 
@@ -151,17 +152,17 @@ describe('issue 10 regressions: the import core', () => {
       'state/runs/tenant_run-1.json': state,
       'logs/runs/tenant_run-1.ndjson': ndjson([logLine({ message: 'one' }), logLine({ message: 'two' })]),
     });
-    expect((await importInto(t, source.root)).exitCode).toBe(0);
+    expect(importExitCode(await importInto(t, source.root))).toBe(0);
 
     await truncate(source.path('state/runs/tenant_run-1.json'), 0); // a crash mid-save
     await appendFile(source.path('logs/runs/tenant_run-1.ndjson'), ndjson([logLine({ message: 'three' })]));
     const broken = await importInto(t, source.root);
-    expect(broken.exitCode).toBe(3);
+    expect(importExitCode(broken)).toBe(3);
     expect(broken.orphanRunIds).toEqual(['tenant_run-1']);
 
     await writeFile(source.path('state/runs/tenant_run-1.json'), `${JSON.stringify(state, null, 2)}\n`);
     const restored = await importInto(t, source.root);
-    expect(restored.exitCode).toBe(0);
+    expect(importExitCode(restored)).toBe(0);
     const byRun = await t.db.collection('pack_run_logs').find({}).toArray();
     expect(byRun.map((doc) => doc.runId)).toEqual(['tenant:run-1', 'tenant:run-1', 'tenant:run-1']);
     expect(dumpText(await dumpDatabase(t.db))).toBe(await cleanImportOf(source.root, 'reg_rehome_clean'));
@@ -174,18 +175,18 @@ describe('issue 10 regressions: the import core', () => {
     const t = await freshDb('reg_late_conflict');
     const lines = Array.from({ length: 23_000 }, (_, i) => logLine({ message: `line ${i + 1}`, timestamp: new Date(Date.UTC(2025, 10, 6, 9) + i * 1000).toISOString() }));
     const source = await tree({ 'state/runs/run-1.json': runState(), 'logs/runs/run-1.ndjson': ndjson(lines) });
-    expect((await importInto(t, source.root)).exitCode).toBe(0);
+    expect(importExitCode(await importInto(t, source.root))).toBe(0);
 
     lines[22_499] = logLine({ message: 'line 22500 (edited)', timestamp: new Date(Date.UTC(2025, 10, 6, 9) + 22_499 * 1000).toISOString() });
     await writeFile(source.path('logs/runs/run-1.ndjson'), ndjson(lines));
     const second = await importInto(t, source.root);
     expect(second.totals.conflict).toBe(1);
-    expect(second.exitCode).toBe(3);
+    expect(importExitCode(second)).toBe(3);
     const entry = await t.db.collection(LEDGER).findOne({ kind: 'file', role: 'logs' });
     expect(entry?.status).not.toBe('done');
     const third = await importInto(t, source.root);
     expect(third.totals.conflict).toBe(1);
-    expect(third.exitCode).toBe(3);
+    expect(importExitCode(third)).toBe(3);
   }, 300_000);
 
   it('finding 7: an import without the ledger still takes the lease (a second importer is refused)', async () => {

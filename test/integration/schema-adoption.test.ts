@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MongoServerError, type Db, type Document } from 'mongodb';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { verifyExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { BackfillRuntimeError } from '../../src/errors.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
@@ -110,7 +111,7 @@ describe('a schema the migration created', () => {
     if ('error' in acceptance) throw new Error(acceptance.error);
     const verified = await runVerify({ ...options(), acceptance }, { db: t.db, serverLabel: 'test' });
     expect(verified.passed).toBe(true);
-    expect(verified.exitCode).toBe(0);
+    expect(verifyExitCode(verified)).toBe(0);
     expect(verified.schemaCheck).toMatchObject({ passed: true, uniqueKeysEnforced: true, blocksImport: false });
     expect(verified.schemaCheck?.items.find((item) => item.key === '{ runId: 1, sequence: 1 }')).toMatchObject({ name: 'ux_logs_run_sequence', status: 'present' });
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport } from '../../src/pipeline/run-import.js';
 import { RejectionAcceptance } from '../../src/domain/rejection-acceptance.js';
@@ -83,10 +84,11 @@ describe('verify after a clean import of fixtures/sample', () => {
 
   it('fails on the rejected source records until they are accepted, then passes', async () => {
     expect(report.passed).toBe(false);
-    expect(report.exitCode).toBe(3);
+    expect(verifyExitCode(report)).toBe(3);
     expect(report.notInDatabase).toMatchObject({ total: 15, missing: 0, acceptedByReason: {} });
     const accepted = await runVerify({ ...options(source), acceptance: reviewed }, { db: t.db, serverLabel: 'test' });
-    expect(accepted).toMatchObject({ passed: true, exitCode: 0, unusedAcceptances: 0 });
+    expect(accepted).toMatchObject({ passed: true, unusedAcceptances: 0 });
+    expect(verifyExitCode(accepted)).toBe(0);
     expect(accepted.totals).toMatchObject({ rejected: 0, accepted: 15, missing: 0 });
     expect(accepted.notInDatabase).toMatchObject({ total: 15, rejectedByReason: {} });
   });
@@ -127,7 +129,7 @@ describe('verify after a clean import of fixtures/sample', () => {
     const strict = await runVerify(options(source, { strict: true }), { db: t.db, serverLabel: 'test' });
     expect(strict.totals.missing + strict.totals.mismatched).toBe(0);
     expect(strict.passed).toBe(false);
-    expect(strict.exitCode).toBe(3);
+    expect(verifyExitCode(strict)).toBe(3);
   });
 });
 
@@ -177,7 +179,7 @@ describe('verify after damage in the database and in the source', () => {
 
   it('fails with exit code 3', () => {
     expect(report.passed).toBe(false);
-    expect(report.exitCode).toBe(3);
+    expect(verifyExitCode(report)).toBe(3);
     expect(report.totals).toMatchObject({ missing: 1, mismatched: 2, keptNewer: 1, extra: 1 + 1 + 1 + 1 + 2, rejected: 16 });
     // Failing runs first (missing, mismatched or rejected records), then runs with extra or newer documents only.
     const failing = (run: VerifyReport['runs'][number]): boolean =>
@@ -256,18 +258,18 @@ describe('verify after damage in the database and in the source', () => {
     expect(onlyExtras.runsChecked).toBe(1);
     expect(onlyExtras.totals).toMatchObject({ expected: 1 + 13 + 1 + 3, missing: 0, mismatched: 0, extra: 1 + 1 + 2 });
     expect(onlyExtras.extraRuns.listed.map((extra) => extra.runId)).toEqual(['ghost-run']);
-    expect(onlyExtras.exitCode).toBe(0);
+    expect(verifyExitCode(onlyExtras)).toBe(0);
     const strict = await runVerify(options(source, { runIds: ['deploy-2025-11-05-0017'], strict: true }), { db: t.db, serverLabel: 'test' });
-    expect(strict.exitCode).toBe(3);
+    expect(verifyExitCode(strict)).toBe(3);
     const damaged = await runVerify(options(source, { runIds: ['run-7f3c'] }), { db: t.db, serverLabel: 'test' });
-    expect(damaged.exitCode).toBe(3);
+    expect(verifyExitCode(damaged)).toBe(3);
     expect(damaged.runs.map((run) => run.runId)).toEqual(['run-7f3c']);
   });
 
   it('stops when aborted: incomplete, exit code 4', async () => {
     const stopped = await runVerify(options(source), { db: t.db, serverLabel: 'test', signal: AbortSignal.abort() });
     expect(stopped.complete).toBe(false);
-    expect(stopped.exitCode).toBe(4);
+    expect(verifyExitCode(stopped)).toBe(4);
     expect(stopped.extraRuns.count).toBe(0);
   });
 });

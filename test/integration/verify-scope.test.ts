@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport } from '../../src/pipeline/run-import.js';
 import { runVerify, type VerifyOptions } from '../../src/pipeline/run-verify.js';
@@ -72,7 +73,7 @@ describe('verify never writes', () => {
     const t = await testDb('verify_empty');
     const report = await runVerify(options(SAMPLE), { db: t.db, serverLabel: 'test' });
     expect(report.totals).toMatchObject({ expected: 88, found: 0, missing: 88, mismatched: 0, extra: 0 });
-    expect(report.exitCode).toBe(3);
+    expect(verifyExitCode(report)).toBe(3);
     expect(report.notCleanRuns).toBe(report.runsChecked);
     const collections = await t.db.listCollections({}, { nameOnly: true }).toArray();
     expect(collections.map((c) => c.name)).toEqual([]);
@@ -106,7 +107,7 @@ describe('verify compares field by field', () => {
     });
     await runImport({ ...options(source), concurrency: 1, overwrite: false }, { db: t.db, serverLabel: 'test', logger: pino({ level: 'silent' }) });
     const clean = await runVerify(options(source), { db: t.db, serverLabel: 'test' });
-    expect(clean.exitCode).toBe(0);
+    expect(verifyExitCode(clean)).toBe(0);
     expect(clean.totals).toMatchObject({ expected: 5, found: 5 });
 
     // One millisecond later on a step date, a nested plan value, a metadata value; the same instant
@@ -119,7 +120,7 @@ describe('verify compares field by field', () => {
     await t.db.collection('pack_run_logs').updateOne({ runId: 'r1', sequence: 2n }, { $set: { 'metadata.k': 'changed' } });
 
     const report = await runVerify(options(source), { db: t.db, serverLabel: 'test' });
-    expect(report.exitCode).toBe(3);
+    expect(verifyExitCode(report)).toBe(3);
     const run = report.runs.find((candidate) => candidate.runId === 'r1');
     const runMismatch = run?.mismatches.find((m) => m.collection === 'runs');
     expect(runMismatch?.fields).toEqual(['plan', 'steps']);
@@ -149,7 +150,7 @@ describe('verify with a run fed by several files (custom glob)', () => {
     await runImport({ ...options(source, custom), concurrency: 1, overwrite: false }, { db: t.db, serverLabel: 'test', logger: pino({ level: 'silent' }) });
     const clean = await runVerify(options(source, custom), { db: t.db, serverLabel: 'test' });
     expect(clean.totals).toMatchObject({ expected: 4, found: 4, extra: 0 });
-    expect(clean.exitCode).toBe(0);
+    expect(verifyExitCode(clean)).toBe(0);
 
     await t.db.collection('pack_run_logs').insertOne({ runId: 'r1', sequence: 9n, message: 'by hand' });
     await t.db.collection('pack_run_logs').deleteOne({ runId: 'r1', sequence: 3n });
@@ -179,13 +180,13 @@ describe('verify --sample', () => {
     expect(sample.runsChecked).toBe(2);
     expect(sample.totals).toMatchObject({ expected: 2 + 4, found: 6, missing: 0 });
     expect(sample.extraRuns.count).toBe(0);
-    expect(sample.exitCode).toBe(0);
+    expect(verifyExitCode(sample)).toBe(0);
 
     // random() just under 1 swaps in the last file each time: s5, then s1 (moved there by the first swap).
     const other = await runVerify(options(source, { sample: 2 }), { db: t.db, serverLabel: 'test', random: () => 0.999 });
     expect(other.scope).toMatchObject({ runIds: ['s1', 's5'] });
     expect(other.totals.missing).toBe(1);
-    expect(other.exitCode).toBe(3);
+    expect(verifyExitCode(other)).toBe(3);
   });
 });
 
@@ -209,14 +210,14 @@ describe('verify reports', () => {
 
   it('renders text, Markdown and HTML with the totals and the differing runs, data escaped', async () => {
     const report = await runVerify(options(source), { db: t.db, serverLabel: 'mongodb://user:***@db.example/test' });
-    expect(report.exitCode).toBe(3);
+    expect(verifyExitCode(report)).toBe(3);
     expect(report.runs.map((run) => run.runId)).toEqual(['x<img src=y onerror=alert(1)>&"|`*_']);
 
     const text = renderVerifyText(report);
     expect(text).toMatch(/pack_runs\s+│ 2\s+│ 1\s+│ 1 /);
     expect(text).toContain('FAILED');
 
-    const markdown = renderVerifyMarkdown(report);
+    const markdown = renderVerifyMarkdown(report, verifyExitCode(report));
     expect(markdown).toContain('**Result: FAILED**');
     expect(markdown).toMatch(/\| pack_runs \| 2 \| 1 \| 1 \| 0 \| 0 \| 0 \| 0 \|/);
     expect(markdown).toContain('x\\<img src=y onerror=alert(1)\\>\\&"\\|\\`\\*\\_');
@@ -224,7 +225,7 @@ describe('verify reports', () => {
     expect(markdown).toContain(`${report.tool.name} ${report.tool.version}`);
     expect(markdown).toContain(report.startedAt);
 
-    const html = renderVerifyHtml(report);
+    const html = renderVerifyHtml(report, verifyExitCode(report));
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('<style>');
     expect(html).not.toMatch(/<script|<link|src="http/i);

@@ -7,7 +7,7 @@ import { renderImportText } from '../../report/render-import-text.js';
 import type { Rejection } from '../../domain/outcomes.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
-import { EXIT_CODES } from '../exit-codes.js';
+import { EXIT_CODES, errorExitCode, importExitCode } from '../exit-codes.js';
 import { loadAcceptance } from '../accept-rejections.js';
 import { OutputFile } from '../output-file.js';
 import { completeCredentials } from '../prompt-password.js';
@@ -81,18 +81,18 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
         { ...config, source, partition, useLedger: args.ledger !== false, leaseTtlMs, ...(acceptance ? { acceptance } : {}) },
         { db: connection.db, serverLabel: connection.serverLabel, logger, onRejection, signal, progress },
       );
-      if (args.strict && report.totals.rejected > 0) report.exitCode = EXIT_CODES.issues;
       const outputFailure = await rejectsFile?.commit().then(() => undefined, (error: unknown) => error);
-      if (outputFailure) report.exitCode = EXIT_CODES.failure;
-      const printed = rejectsFile ? { ...report, rejectsFile: { path: rejectsFile.path, written: !outputFailure } } : report;
+      // A rejects file that could not be written decides the code (it is rethrown below, after the summary).
+      const exitCode = outputFailure ? errorExitCode(outputFailure) : importExitCode(report, { strict: args.strict ?? false });
+      const printed = { ...report, exitCode, ...(rejectsFile ? { rejectsFile: { path: rejectsFile.path, written: !outputFailure } } : {}) };
       output.close();
-      io.stdout.write(args.json ? `${JSON.stringify(printed)}\n` : renderImportText(report));
-      // The summary went out; the failure is reported (and decides the exit code) in run-cli.
+      io.stdout.write(args.json ? `${JSON.stringify(printed)}\n` : renderImportText(report, exitCode));
+      // The summary went out; the failure is reported (and its exit code decided) in run-cli.
       if (outputFailure) throw outputFailure;
-      if (!report.complete && report.exitCode === EXIT_CODES.interrupted) {
+      if (!report.complete && exitCode === EXIT_CODES.interrupted) {
         output.lines.line('taskrunner-backfill: stopped before the end; everything written is kept. Run the same command again to resume.');
       }
-      return report.exitCode;
+      return exitCode;
     } finally {
       await connection.client.close().catch(() => undefined);
     }

@@ -5,6 +5,7 @@ import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireSource, requireSourceDirectory, type CommonArgs } from '../shared-options.js';
 import { loadAcceptance } from '../accept-rejections.js';
 import { assertSourceHasRunStates } from '../source-check.js';
+import { importExitCode } from '../exit-codes.js';
 
 export interface PlanArgs extends CommonArgs {
   json: boolean;
@@ -24,6 +25,7 @@ export async function planCommand(args: PlanArgs, io: CliIo): Promise<number> {
   logger.info({ source }, 'plan starting (dry run; no database is touched)');
   const acceptance = await loadAcceptance(args.acceptRejections, io.cwd);
   const report = await runPlan({ ...config, source, ...(acceptance ? { acceptance } : {}) });
-  io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderImportText(report));
-  return report.exitCode;
+  const exitCode = importExitCode(report);
+  io.stdout.write(args.json ? `${JSON.stringify({ ...report, exitCode })}\n` : renderImportText(report, exitCode));
+  return exitCode;
 }

@@ -4,6 +4,7 @@ import { runPreflight } from '../../pipeline/run-preflight.js';
 import { renderPreflightText } from '../../report/preflight-report.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
+import { preflightExitCode } from '../exit-codes.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, requireSource, withDatabaseOptions, withSourceOptions, type CommonArgs } from '../shared-options.js';
 
@@ -49,8 +50,9 @@ export async function preflightCommand(args: PreflightArgs, io: CliIo): Promise<
         },
       },
     );
-    io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderPreflightText(report));
-    return report.exitCode;
+    const exitCode = preflightExitCode(report);
+    io.stdout.write(args.json ? `${JSON.stringify({ ...report, exitCode })}\n` : renderPreflightText(report));
+    return exitCode;
   } finally {
     output.close();
   }

@@ -4,6 +4,7 @@ import { runSchema } from '../../pipeline/run-schema.js';
 import { renderSchemaText } from '../../report/schema-report.js';
 import type { CliIo } from '../cli-io.js';
 import { connect } from '../connect.js';
+import { schemaExitCode } from '../exit-codes.js';
 import { LOG_FORMATS } from '../logger.js';
 import { createRunOutput } from '../run-output.js';
 import { loadConfig, logConfigSources, requireDatabase, withDatabaseOptions, type CommonArgs } from '../shared-options.js';
@@ -56,8 +57,9 @@ export async function schemaCommand(args: SchemaArgs, io: CliIo): Promise<number
       { collections: config.collections, check: args.check, ...(config.logsRetentionDays === undefined ? {} : { logsRetentionDays: config.logsRetentionDays }) },
       { db: connection.db, serverLabel: connection.serverLabel, logger },
     );
-    io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderSchemaText(report));
-    return report.exitCode;
+    const exitCode = schemaExitCode(report);
+    io.stdout.write(args.json ? `${JSON.stringify({ ...report, exitCode })}\n` : renderSchemaText(report));
+    return exitCode;
   } finally {
     output.close();
     await connection.client.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import { startWorker, workerSource } from '../../runtime/start-worker.js';
 import type { SelfCheckReply, SelfCheckRequest } from '../../runtime/workers/self-check-worker.js';
 import { TOOL_VERSION } from '../../tool-version.js';
 import type { CliIo } from '../cli-io.js';
-import { EXIT_CODES } from '../exit-codes.js';
+import { selfCheckExitCode } from '../exit-codes.js';
 
 export interface SelfCheckArgs {
   json: boolean;
@@ -52,7 +52,7 @@ export async function selfCheckCommand(args: SelfCheckArgs, io: CliIo): Promise<
     worker,
   };
   io.stdout.write(args.json ? `${JSON.stringify(report)}\n` : renderSelfCheck(report));
-  return report.ok ? EXIT_CODES.ok : EXIT_CODES.failure;
+  return selfCheckExitCode(report);
 }
 
 /** Starts the self-check worker, sends it a question the main thread can answer too, and compares. */

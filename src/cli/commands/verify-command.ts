@@ -32,7 +32,7 @@ export interface VerifyArgs extends CommonArgs {
 }
 
 /** Report formats by file extension. */
-const REPORT_FORMATS: ReadonlyMap<string, (report: VerifyReport) => string> = new Map([
+const REPORT_FORMATS: ReadonlyMap<string, (report: VerifyReport, exitCode: number) => string> = new Map([
   ['.md', renderVerifyMarkdown],
   ['.markdown', renderVerifyMarkdown],
   ['.html', renderVerifyHtml],
@@ -91,11 +91,12 @@ export async function verifyCommand(args: VerifyArgs, io: CliIo): Promise<number
     }
     let failure: BackfillRuntimeError | undefined;
     if (reportFile && render) {
-      reportFile.write(render(report));
+      // The file shows the comparison's code: whether the file itself gets written is not known yet.
+      reportFile.write(render(report, verifyExitCode(report)));
       failure = await reportFile.commit().then(() => undefined, (error: unknown) => error as BackfillRuntimeError);
       if (!failure) logger.info({ report: reportFile.path }, 'report written');
     }
-    const exitCode = reportFile ? verifyExitCode(report.exitCode, failure === undefined) : report.exitCode;
+    const exitCode = verifyExitCode(report, reportFile ? { reportWritten: failure === undefined } : {});
     const printed = { ...report, exitCode, reportFile: reportFile ? { path: reportFile.path, written: failure === undefined } : null };
     io.stdout.write(args.json ? `${JSON.stringify(printed)}\n` : renderVerifyText(report));
     if (failure) io.stderr.write(`taskrunner-backfill: [${failure.code}] ${scrub(failure.message, secretsOf(uri))}; the summary above is complete\n`);
@@ -113,7 +114,7 @@ function selectedRuns(args: VerifyArgs): string[] | undefined {
   return [...new Set(runIds)];
 }
 
-function reportRenderer(reportPath: string): (report: VerifyReport) => string {
+function reportRenderer(reportPath: string): (report: VerifyReport, exitCode: number) => string {
   const render = REPORT_FORMATS.get(path.extname(reportPath).toLowerCase());
   if (!render) throw new UsageError(`--report ${reportPath}: name a .md (Markdown) or .html (HTML) file`);
   return render;

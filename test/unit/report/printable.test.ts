@@ -56,7 +56,7 @@ describe('text renderers escape input-derived text', () => {
 
   it('the import summary shows a hostile file name, message and runId escaped, on one line each', () => {
     const report = importReportWith(hostile);
-    const text = renderImportText(report);
+    const text = renderImportText(report, 3);
     expect(UNSAFE.test(text.replace(/\n/g, ''))).toBe(false);
     expect(text).toContain('logs/runs/evil-\\x1b[2J\\u{202e}name\\x00.ndjson:3: [invalid-json] not valid JSON: "\\x07\\x0d"');
     expect(text).toContain('Orphans (files with no state file): run-\\x1b]0;pwned\\x07');
@@ -96,6 +96,5 @@ function importReportWith(file: string): ImportReport {
     detailsTruncated: false,
     orphanRunIds: ['run-\u001b]0;pwned\u0007'],
     warnings: [],
-    exitCode: 3,
   };
 }

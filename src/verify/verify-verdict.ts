@@ -1,4 +1,3 @@
-import { EXIT_CODES } from '../cli/exit-codes.js';
 import type { VerifyCounts } from '../report/verify-report.js';
 
 /**
@@ -11,9 +10,4 @@ import type { VerifyCounts } from '../report/verify-report.js';
 export function verifyPassed(totals: VerifyCounts, strict: boolean): boolean {
   if (totals.missing > 0 || totals.mismatched > 0 || totals.rejected > 0) return false;
   return !(strict && totals.extra > 0);
-}
-
-export function verifyExitCode(complete: boolean, passed: boolean): number {
-  if (!complete) return EXIT_CODES.interrupted;
-  return passed ? EXIT_CODES.ok : EXIT_CODES.issues;
 }
