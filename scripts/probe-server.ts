@@ -63,8 +63,8 @@ function record(section: string, fact: string, result: string, detail?: string, 
 }
 
 function errorText(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  const name = (e as { codeName?: unknown }).codeName;
+  const code = (e as { code?: string | number }).code;
+  const name = (e as { codeName?: string }).codeName;
   let message = e instanceof Error ? e.message : String(e);
   message = message.replace(/\[[^\]]*\.go:\d+[^\]]*\]\s*/g, '').replace(/\s+/g, ' ').trim();
   if (message.length > 140) message = `${message.slice(0, 137)}...`;
@@ -167,7 +167,7 @@ async function identity(): Promise<void> {
   const backendKeys = Object.keys(info).filter((k) => /backend|storage|handler/i.test(k));
   record('identity', 'backend named in buildInfo', backendKeys.length ? backendKeys.join(', ') : 'no',
     `buildInfo keys: ${Object.keys(info).join(' ')}`);
-  const status = await admin.command({ serverStatus: 1 }).catch((e: unknown) => ({ error: errorText(e) }) as Document);
+  const status: Document = await admin.command({ serverStatus: 1 }).catch((e: unknown) => ({ error: errorText(e) }));
   const storage = (status.storageEngine as { name?: string } | undefined)?.name;
   record('identity', 'serverStatus.storageEngine.name', storage ?? '(absent)');
   const hello = await admin.command({ hello: 1 });
@@ -218,7 +218,7 @@ async function schemaFeatures(): Promise<void> {
   record(section, 'collMod', collMod.ok ? 'yes' : `no (${collMod.error})`);
 
   const ttl = await attempt(() => db.collection('plain').createIndex({ ts: 1 }, { name: 'ts_ttl', expireAfterSeconds: 3600 }));
-  const ttlListed = ttl.ok ? (await db.collection('plain').listIndexes().toArray()).find((i) => i.name === 'ts_ttl') : undefined;
+  const ttlListed = ttl.ok ? ((await db.collection('plain').listIndexes().toArray()) as Document[]).find((i) => i.name === 'ts_ttl') : undefined;
   record(section, 'TTL index (expireAfterSeconds)', ttl.ok ? `created; listIndexes expireAfterSeconds=${String(ttlListed?.expireAfterSeconds ?? '(absent)')}` : `no (${ttl.error})`);
 
   const partial = await attempt(() => db.collection('plain').createIndex({ p: 1 }, { name: 'p_partial', partialFilterExpression: { p: { $exists: true } } }));
@@ -231,7 +231,7 @@ async function schemaFeatures(): Promise<void> {
     const c = db.collection(sparse ? 'sparse_unique' : 'plain_unique');
     const made = await attempt(() => c.createIndex({ t: 1 }, { name: 't_unique', unique: true, ...(sparse ? { sparse: true } : {}) }));
     if (!made.ok) return `index not created (${made.error})`;
-    const listed = (await c.listIndexes().toArray()).find((i) => i.name === 't_unique');
+    const listed = ((await c.listIndexes().toArray()) as Document[]).find((i) => i.name === 't_unique');
     await c.insertOne({ n: 1 });
     const second = await attempt(() => c.insertOne({ n: 2 }));
     await c.insertOne({ n: 3, t: null });
@@ -527,6 +527,7 @@ async function logsCollection(): Promise<void> {
     const verdict = l.index === true && !scan ? 'index' : l.index === false || scan ? 'SCAN' : 'index?';
     record('reads', name,
       `${verdict}: ${ms(s.ms)} at ${args.small / 1000}k, ${ms(l.ms)} at ${args.docs / 1000}k (x${ratio.toFixed(1)})`,
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- filterPushdown is a boolean in the explain output when present
       `rows ${l.rows}; explain at ${args.docs / 1000}k: ${l.plan}${l.pushdown !== undefined ? `; filterPushdown=${String(l.pushdown)}` : ''}`,
       { smallMs: s.ms, largeMs: l.ms, rows: l.rows, indexInPlan: l.index, filterPushdown: l.pushdown });
   }

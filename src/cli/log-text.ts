@@ -65,5 +65,6 @@ function clock(time: unknown): string {
 function fieldValue(value: unknown): string {
   if (typeof value === 'string') return printable(/^[^\s="']+$/u.test(value) ? value : JSON.stringify(value));
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- JSON.stringify gives undefined only for undefined, functions and symbols, which String() prints
   return printable(JSON.stringify(value) ?? String(value));
 }

@@ -93,37 +93,37 @@ interface CommandSpec {
 const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   preflight: {
     describe: 'The checklist to run first in the change window: connection, credentials, server, write access, schema, source tree, ledger, estimate',
-    build: (y) => preflightOptions(y) as unknown as Argv,
+    build: (y) => preflightOptions(y),
     run: (args, io) => preflightCommand(args as unknown as PreflightArgs, io),
   },
   schema: {
     describe: "Create the spec's collections and indexes (adopting what exists), or compare with --check; run by import anyway",
-    build: (y) => schemaOptions(y) as unknown as Argv,
+    build: (y) => schemaOptions(y),
     run: (args, io) => schemaCommand(args as unknown as SchemaArgs, io),
   },
   import: {
     describe: 'Import the source tree into MongoDB (idempotent: run it again at any time)',
-    build: (y) => importOptions(y) as unknown as Argv,
+    build: (y) => importOptions(y),
     run: (args, io) => importCommand(args as unknown as ImportArgs, io),
   },
   plan: {
     describe: 'Dry run: read and normalize the source, print what an import would write; touches no database',
-    build: (y) => withSourceOptions(y) as unknown as Argv,
+    build: (y) => withSourceOptions(y),
     run: (args, io) => planCommand(args as unknown as PlanArgs, io),
   },
   verify: {
     describe: 'Compare the source with the database, run by run, before switching the service; writes nothing',
-    build: (y) => verifyOptions(y) as unknown as Argv,
+    build: (y) => verifyOptions(y),
     run: (args, io) => verifyCommand(args as unknown as VerifyArgs, io),
   },
   status: {
     describe: 'What the ledger says: files done and pending per kind, the last import sessions, any lease held',
-    build: (y) => statusOptions(y) as unknown as Argv,
+    build: (y) => statusOptions(y),
     run: (args, io) => statusCommand(args as unknown as StatusArgs, io),
   },
   'self-check': {
     describe: 'Check this installation: version, runtime (Node.js or the single executable), a worker thread round trip; touches no database',
-    build: (y) => selfCheckOptions(y) as unknown as Argv,
+    build: (y) => selfCheckOptions(y),
     run: (args, io) => selfCheckCommand(args as unknown as SelfCheckArgs, io),
   },
 };

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Argv } from 'yargs';
 import type { CollectionNames } from '../config/collection-names.js';
@@ -10,7 +10,7 @@ import { rangeText } from '../config/limits.js';
 import { databaseInConnectionString } from '../config/redact.js';
 import { resolveConfig, type BackfillConfig, type CliOptions } from '../config/resolve-config.js';
 import { checkDatabaseNames, nonAsciiCharacters } from '../config/validate-names.js';
-import { BackfillRuntimeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { ENUM_STYLES } from '../normalize/enums.js';
 import { DEFAULT_SOURCE_GLOBS } from '../scan/find-source-files.js';
 import { LOG_FORMATS } from './logger.js';

@@ -89,6 +89,7 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `${value.length} values: ${value.map((item) => describeValue(item)).join(', ')}; give it once`;
   if (typeof value === 'number') return Number.isNaN(value) ? 'something that is not a number' : String(value);
   if (value === undefined || value === null) return 'no value';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- JSON.stringify gives undefined only for undefined, functions and symbols, which String() prints
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }

@@ -121,7 +121,7 @@ export function resolveConfig(
     }
     return undefined;
   };
-  const pick = <T>(key: keyof CliOptions | string): T | undefined => sourceOf(key)?.value as T | undefined;
+  const pick = <T>(key: string): T | undefined => sourceOf(key)?.value as T | undefined;
 
   const enumStyle = (pick<string>('enumStyle') ?? DEFAULTS.enumStyle).toLowerCase();
   if (!ENUM_STYLES.includes(enumStyle as EnumStyle)) {

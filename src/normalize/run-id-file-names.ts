@@ -3,7 +3,6 @@
  * is not allowed in a file name replaced by `_`. Matching a file to its run applies the same
  * replacement to each known runId.
  */
-// eslint-disable-next-line no-control-regex
 const NOT_ALLOWED_IN_FILE_NAMES = /[/\\:*?"<>|\u0000-\u001f]/g;
 
 export function runIdToFileStem(runId: string): string {

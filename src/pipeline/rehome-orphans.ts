@@ -1,4 +1,4 @@
-import type { Db, Document } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { CollectionNames } from '../config/collection-names.js';
 import type { OrphanMarker } from '../ledger/ledger-types.js';
 import { approvalElements, normalizeApproval } from '../normalize/approval.js';
@@ -76,7 +76,7 @@ export async function rehomeOrphanFile(
       for (const element of elements.doc) {
         const placed = normalizeApproval(element, runId, quiet);
         const orphanCopy = normalizeApproval(element, marker.runId, quiet);
-        if (placed.ok && orphanCopy.ok) pairs.push({ placed: placed.doc as Document, orphanCopy: orphanCopy.doc as Document });
+        if (placed.ok && orphanCopy.ok) pairs.push({ placed: placed.doc, orphanCopy: orphanCopy.doc });
       }
       await flush(pairs);
     }

@@ -103,7 +103,8 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
   const lease = new LeaseKeeper(ledger, { partition: label, sessionId: session.sessionId, host: session.host, pid: session.pid }, leaseTtlMs, now, deps.logger);
   await lease.acquire();
   let complete = true;
-  let failure: unknown;
+  // Boxed, so that whatever was thrown (even a falsy value) is told apart from no failure.
+  let failure: { error: unknown } | undefined;
   try {
     await ledger.writeSession(session);
     const known = useLedger ? await ledger.loadFiles(label) : new Map<string, LedgerFileEntry>();
@@ -180,18 +181,18 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
       }, hooks));
     } catch (error) {
       if (error instanceof StopReading) complete = false;
-      else failure = error;
+      else failure = { error };
     }
     try {
       await sink.drain();
     } catch (error) {
-      failure ??= error;
+      failure ??= { error };
     }
     progress?.stop();
     if (complete && !failure && runIds) {
       await rehomeOrphans(deps.db, options, inventory, runIds, orphanMarkers.values(), mine, ledger, tally, () => lease.assertHeld(), deps.signal);
     }
-    if (failure) throw failure;
+    if (failure) throw failure.error;
 
     const report = buildImportReport(
       {
@@ -210,7 +211,7 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     deps.logger.info({ totals: report.totals, complete }, 'import finished');
     return report;
   } catch (error) {
-    failure ??= error;
+    failure ??= { error };
     throw error;
   } finally {
     // One place ends the session and gives the lease back, whatever happened above.

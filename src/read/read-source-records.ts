@@ -343,7 +343,7 @@ async function readRunFile(
     if (owned) rejectRecord(tally, 'runs', { file: file.relativePath }, result, read.sha256 ?? withoutBytes(file, result.reason));
     return { owned, ...sha256 };
   }
-  return { document: result.doc as Document & { _id: string }, owned, ...sha256 };
+  return { document: result.doc, owned, ...sha256 };
 }
 
 /**

@@ -44,7 +44,7 @@ export function workTotals(inventory: SourceInventory): WorkTotals {
 export function createProgressBars(stream: NodeJS.WritableStream): ImportProgress & { log(line: string): void } {
   const multibar = new cliProgress.MultiBar(
     {
-      stream: stream as NodeJS.WriteStream,
+      stream,
       format: '{phase} |{bar}| {percentage}% | {files} files | {records} records | {rate} rec/s | ETA {eta_formatted}',
       hideCursor: true,
       clearOnComplete: false,

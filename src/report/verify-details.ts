@@ -36,7 +36,7 @@ export interface RunTableRow {
 
 export function collectionTableRows(report: VerifyReport): Array<{ collection: string; counts: VerifyCounts }> {
   return [
-    ...COLLECTION_ROLES.map((role) => ({ collection: report.collections[role].name, counts: report.collections[role] as VerifyCounts })),
+    ...COLLECTION_ROLES.map((role) => ({ collection: report.collections[role].name, counts: report.collections[role] })),
     { collection: 'total', counts: report.totals },
   ];
 }

@@ -68,7 +68,6 @@ export function parseJsonBytes(bytes: Uint8Array): JsonParseResult {
 }
 
 export function excerpt(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const visible = text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return visible.length > EXCERPT_CHARS ? `${visible.slice(0, EXCERPT_CHARS)}…` : visible;
 }

@@ -227,7 +227,7 @@ export async function detectServerProfile(db: Db, probeCollections: readonly str
     .admin()
     .command({ hello: 1 })
     .catch(() => db.admin().command({ isMaster: 1 }))
-    .catch(() => ({}) as Document);
+    .catch(() => ({}));
   let explain: Document | undefined;
   if (Object.hasOwn(buildInfo, 'ferretdbVersion')) {
     const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((collection) => collection.name));

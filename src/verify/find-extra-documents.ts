@@ -33,6 +33,7 @@ export async function findExtraDocuments(
     for await (const group of collection.aggregate<{ _id: unknown; n: number | bigint }>(pipeline, READ_OPTIONS)) {
       const count = Number(group.n);
       if (typeof group._id !== 'string') {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a runId that is not a string is a number or an ObjectId in practice, which print their value
         tally.extraRun(`(runId ${group._id === null || group._id === undefined ? 'missing' : JSON.stringify(String(group._id))})`, role, count);
         continue;
       }

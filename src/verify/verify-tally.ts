@@ -4,9 +4,6 @@ import {
   emptyVerifyCounts,
   isCleanCounts,
   type ExtraRuns,
-  type KeptNewerDetail,
-  type KeyDetail,
-  type MismatchDetail,
   type RunVerification,
   type VerifyCounts,
 } from '../report/verify-report.js';

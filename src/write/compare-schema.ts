@@ -89,7 +89,7 @@ export function compareSchema(database: string, plan: SchemaPlan, observed: Obse
   for (const index of plan.indexes) {
     const collection = plan.collections.find((c) => c.role === index.role)?.name ?? index.role;
     const unique = index.options.unique === true;
-    const base = { kind: 'index' as const, collection, role: index.role, key: formatKey(index.key), expected: describePlannedIndex(index, server) };
+    const base = { kind: 'index' as const, collection, role: index.role, key: formatKey(index.key), expected: describePlannedIndex(index) };
     if (!usable(collection)) {
       const note = missingIndexNote(index);
       items.push({ ...base, name: index.options.name, found: byName.has(collection) ? 'not a regular collection' : 'absent (no collection)', status: 'missing', severity: 'fail', blocksImport: false, failsVerify: unique, ...(note ? { note } : {}) });
@@ -231,7 +231,7 @@ function validatorItem(collection: string, role: SchemaItem['role'], entry: Docu
   };
 }
 
-function describePlannedIndex(index: IndexPlan, server: SchemaServer): string {
+function describePlannedIndex(index: IndexPlan): string {
   const parts = [index.options.unique ? 'unique' : 'plain'];
   if (index.options.sparse) parts.push('sparse');
   if (Object.keys(index.key).length === 1 && index.role === 'logs' && index.key.timestamp !== undefined) {
@@ -364,6 +364,7 @@ export function isUnique(doc: Document): boolean {
 export function ttlOf(doc: Document): number | undefined {
   const value: unknown = doc.expireAfterSeconds;
   if (value === undefined || value === null) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- Int64 and Double objects print their value
   const seconds = Number(typeof value === 'object' && value !== null && 'toString' in value ? String(value) : value);
   return Number.isFinite(seconds) ? seconds : undefined;
 }
@@ -393,6 +394,7 @@ export function sameKey(found: Document | undefined, wanted: Readonly<Record<str
 function directionValue(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(Number(value));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- Int64 and Double objects print their value
   if (typeof value === 'object' && value !== null) return String(Number(String(value)));
   return String(value);
 }

@@ -45,5 +45,6 @@ export async function moveOrphanCopies(collection: Collection<Document>, keyFiel
 }
 
 function sameId(a: unknown, b: unknown): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- _id values are strings or ObjectIds, whose text is their identity
   return a !== undefined && b !== undefined && String(a) === String(b);
 }

@@ -18,13 +18,13 @@ export async function readSchema(db: Db, names: CollectionNames): Promise<Observ
     if (entry.type !== undefined && entry.type !== 'collection') continue;
     indexes.set(entry.name, await listIndexesOf(db, entry.name));
   }
-  return { collections: collections as Document[], indexes };
+  return { collections, indexes };
 }
 
 /** The indexes of one collection; none when it does not exist (it may have been dropped meanwhile). */
 export async function listIndexesOf(db: Db, collection: string): Promise<Document[]> {
   try {
-    return await db.collection(collection).listIndexes().toArray();
+    return (await db.collection(collection).listIndexes().toArray()) as Document[];
   } catch (error) {
     if (error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND) return [];
     throw error;

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document } from 'mongodb';
 import type { ImportTally } from '../domain/import-tally.js';
 import type { CollectionRole } from '../domain/collection-roles.js';
 import { displayKey, displayName, recordKey } from '../domain/record-key.js';
@@ -203,16 +203,15 @@ async function replaceOlder(
   if (replaces.length === 0) return [];
   const operations: AnyBulkWriteOperation<Document>[] = replaces.map(({ record, stored }) => {
     const filter: Document = { _id: stored._id as unknown };
-    for (const field of spec.versionFields) filter[field] = stored[field] ?? null;
+    for (const field of spec.versionFields) filter[field] = (stored[field] as unknown) ?? null;
     const { _id: _ignored, ...replacement } = record.doc;
-    return { replaceOne: { filter: filter as Filter<Document>, replacement } };
+    return { replaceOne: { filter, replacement } };
   });
-  let matched = -1;
+  let matched = 0;
   // Replacements the server refused for a reason of their own (a validator, a unique index the
   // spec does not have), by position in `replaces`: rejected, not tried again.
   const refused = new Map<number, WriteErrorMeaning & { kind: 'refused' }>();
   try {
-    matched = 0;
     let offset = 0;
     for (const chunk of chunks(operations, server.updates.statementsPerCommand)) {
       try {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { testDatabases, type TestDb } from '../helpers/test-db.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
-import { importArgs, interruptAt, killLeftovers, ledgerFiles, parseReport, runCli, startCli, stateOf, totalRecords } from './cli-resume-support.js';
+import { importArgs, interruptAt, killLeftovers, ledgerFiles, parseReport, runCli, startCli, stateOf } from './cli-resume-support.js';
 
 // One run, one log of ~7 MB: seven 1 MiB read chunks, so several checkpoints.
 const LINES = 24_000;

@@ -84,7 +84,7 @@ describe('terminal output', () => {
     expect(run.code, run.output).toBe(3);
     const lines = run.output.split(/\r?\n/);
     expect(lines.some((line) => line.includes('{"level":'))).toBe(false);
-    expect(run.output).toMatch(/\d\d:\d\d:\d\d INFO  import starting source=/);
+    expect(run.output).toMatch(/\d\d:\d\d:\d\d INFO {2}import starting source=/);
     expect(run.output).toContain('logs      |'); // the bars were drawn
     for (const raw of HOSTILE_RAW) expect(run.output.includes(raw), JSON.stringify(raw)).toBe(false);
     // ... yet the operator can still tell which files are bad.
@@ -98,7 +98,7 @@ describe('terminal output', () => {
     const run = await onTerminal(['import', '--source', tree.root, '--uri', t.uri, '--log-format', 'json']);
     expect(run.code, run.output).toBe(3);
     expect(run.output).toMatch(/\{"level":30,"time":\d+,"tool":"taskrunner-backfill".*"msg":"import starting"\}/);
-    expect(run.output).not.toMatch(/ INFO  import starting/);
+    expect(run.output).not.toMatch(/ INFO {2}import starting/);
   });
 
   it('piped: stderr is JSON lines only, by default and with --log-format auto', async () => {
@@ -113,7 +113,7 @@ describe('terminal output', () => {
     }
     // --log-format text is honoured when piped too (for a person tailing a file).
     const text = await piped(['import', '--source', tree.root, '--uri', t.uri, '--json', '--log-format', 'text']);
-    expect(text.stderr).toMatch(/^\d\d:\d\d:\d\d INFO  import starting /m);
+    expect(text.stderr).toMatch(/^\d\d:\d\d:\d\d INFO {2}import starting /m);
     expect(text.stderr).not.toContain('\u001b['); // no colors off a terminal
   });
 });

@@ -75,7 +75,7 @@ describe('docs/kubernetes-indexed-job.yaml', () => {
   let job: Yaml;
 
   beforeAll(async () => {
-    const documents = parseAllDocuments(await readFile(path.join(REPO, 'docs/kubernetes-indexed-job.yaml'), 'utf8')).map((document) => document.toJS() as Yaml);
+    const documents = parseAllDocuments(await readFile(path.join(REPO, 'docs/kubernetes-indexed-job.yaml'), 'utf8')).map((document) => document.toJS());
     job = documents.find((document) => document.kind === 'Job');
     expect(documents.map((document) => `${document.apiVersion} ${document.kind}`)).toEqual(['batch/v1 Job', 'v1 PersistentVolumeClaim']);
   });
@@ -145,7 +145,7 @@ describe('docs/compose.yaml', () => {
   });
 
   test('one service per index 0..N-1 with the same command, N = --partitions; the tree read-only, the appsettings read-only', () => {
-    const services = Object.values(compose.services) as Yaml[];
+    const services = Object.values<Yaml>(compose.services);
     const indexes = services.map((service) => Number(service.environment.JOB_COMPLETION_INDEX)).sort();
     expect(indexes).toEqual(Array.from({ length: services.length }, (_, index) => index));
     for (const service of services) {
@@ -168,7 +168,7 @@ describe('docs/compose.yaml', () => {
     const settings = path.join(work, 'worker-appsettings.json');
     await writeFile(settings, JSON.stringify({ Worker: { Storage: { Mode: 'mongo', Mongo: { ConnectionString: t.uri, Database: t.dbName } } } }, null, 2));
     const results = await Promise.all(
-      (Object.values(compose.services) as Yaml[]).map((service) => {
+      Object.values<Yaml>(compose.services).map((service) => {
         const mounts = new Map<string, string>(
           (service.volumes as string[]).map((volume) => {
             const [from = '', to = ''] = volume.split(':');

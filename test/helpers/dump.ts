@@ -38,7 +38,7 @@ const SORT_KEYS: Readonly<Record<CollectionRole, (doc: Document) => SortKey>> = 
 function keyPart(value: unknown): string | bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
-  return typeof value === 'string' ? value : EJSON.stringify(value as Document, { relaxed: false });
+  return typeof value === 'string' ? value : EJSON.stringify(value, { relaxed: false });
 }
 
 function compareKeys(a: SortKey, b: SortKey): number {

@@ -40,7 +40,6 @@ export function cloneDb(db: ModelDb): ModelDb {
 
 /** README "Which run a file belongs to": the provider's file-name sanitizing. */
 export function sanitize(runId: string): string {
-  // eslint-disable-next-line no-control-regex
   return runId.replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_');
 }
 
@@ -84,8 +83,8 @@ const VERSION_FIELDS: Record<Exclude<Role, 'logs'>, readonly string[]> = {
 
 function compareVersions(role: Exclude<Role, 'logs'>, a: Document, b: Document): number {
   for (const field of VERSION_FIELDS[role]) {
-    const left = a[field] instanceof Date ? (a[field] as Date).getTime() : Number.NEGATIVE_INFINITY;
-    const right = b[field] instanceof Date ? (b[field] as Date).getTime() : Number.NEGATIVE_INFINITY;
+    const left = a[field] instanceof Date ? a[field].getTime() : Number.NEGATIVE_INFINITY;
+    const right = b[field] instanceof Date ? b[field].getTime() : Number.NEGATIVE_INFINITY;
     if (left !== right) return left > right ? 1 : -1;
   }
   return 0;
@@ -97,7 +96,7 @@ export function canonical(doc: Document, withId = true): string {
     if (Array.isArray(value)) return value.map(sort);
     if (value && typeof value === 'object' && !(value instanceof Date) && !(value instanceof ObjectId) && !BSON.Long.isLong(value)) {
       return Object.fromEntries(
-        Object.keys(value as object)
+        Object.keys(value)
           .filter((name) => withId || name !== '_id')
           .sort()
           .map((name) => [name, sort((value as Record<string, unknown>)[name])]),
@@ -105,7 +104,7 @@ export function canonical(doc: Document, withId = true): string {
     }
     return value;
   };
-  return BSON.EJSON.stringify(sort(doc) as Document, { relaxed: false });
+  return BSON.EJSON.stringify(sort(doc), { relaxed: false });
 }
 
 function sameContent(a: Document, b: Document): boolean {

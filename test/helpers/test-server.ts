@@ -116,7 +116,7 @@ export function redactUri(uri: string): string {
 function errorMessage(err: unknown, max = 240): string {
   let text = String(err);
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
+    const code = (err as { code?: string | number }).code;
     text = err.message;
     if (code !== undefined && !text.includes(String(code))) text = `${String(code)}: ${text}`;
   }
@@ -979,7 +979,7 @@ async function describeServer(uri: string, timeoutMs: number): Promise<string> {
   try {
     const admin = client.db('admin');
     await admin.command({ ping: 1 });
-    const info = await admin.command({ buildInfo: 1 }).catch(() => ({}) as Record<string, unknown>);
+    const info: Record<string, unknown> = await admin.command({ buildInfo: 1 }).catch(() => ({}));
     if ('ferretdbVersion' in info) return `FerretDB ${String(info.ferretdbVersion)} (compat ${String(info.version)})`;
     return typeof info.version === 'string' ? `MongoDB ${info.version}` : 'unknown server';
   } finally {
@@ -1045,7 +1045,7 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
     try {
       what = await describeServer(envUri, 15_000);
     } catch (e) {
-      throw new Error(`MONGODB_URI is set (${redacted}) but the server did not answer ping: ${errorMessage(e)}`);
+      throw new Error(`MONGODB_URI is set (${redacted}) but the server did not answer ping: ${errorMessage(e)}`, { cause: e });
     }
     if (process.env.TEST_BACKEND) log(`TEST_BACKEND=${process.env.TEST_BACKEND} ignored: MONGODB_URI is set and wins`);
     return { uri: envUri, kind: 'env', description: `${what} at ${redacted} (from MONGODB_URI)`, stop: async () => {} };
@@ -1074,7 +1074,7 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     // A missing PostgreSQL is its own, precise problem: do not bury it under the generic help.
-    if (backend === 'postgresql' && detail.includes(POSTGRES_MISSING_HELP)) throw new Error(`TEST_BACKEND=postgresql: ${detail}`);
-    throw new Error(`${NO_SERVER_HELP}\nFerretDB (${backend}) attempt failed: ${detail}`);
+    if (backend === 'postgresql' && detail.includes(POSTGRES_MISSING_HELP)) throw new Error(`TEST_BACKEND=postgresql: ${detail}`, { cause: e });
+    throw new Error(`${NO_SERVER_HELP}\nFerretDB (${backend}) attempt failed: ${detail}`, { cause: e });
   }
 }

@@ -202,7 +202,7 @@ describe('issue 10 regressions: the import core', () => {
       acquiredAt: new Date(),
       expiresAt: new Date(Date.now() + 60_000),
     };
-    await t.db.collection(LEDGER).insertOne(held as Document & { _id: string });
+    await t.db.collection(LEDGER).insertOne(held);
     await expect(importInto(t, source.root, { useLedger: false })).rejects.toThrow(/LEASE_HELD|another import/);
     expect(await t.db.collection('pack_runs').countDocuments({})).toBe(0);
   });

@@ -12,7 +12,7 @@ import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport } from '../../src/pipeline/run-import.js';
 import { runVerify, type VerifyOptions } from '../../src/pipeline/run-verify.js';
 import type { ImportProgress, WorkTotals } from '../../src/report/progress.js';
-import { COLLECTION_ROLES, type CollectionRole } from '../../src/domain/collection-roles.js';
+import { COLLECTION_ROLES } from '../../src/domain/collection-roles.js';
 import { openTestDb, type TestDb } from '../helpers/test-db.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

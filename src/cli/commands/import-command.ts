@@ -81,14 +81,14 @@ export async function importCommand(args: ImportArgs, io: CliIo): Promise<number
         { ...config, source, partition, useLedger: args.ledger !== false, leaseTtlMs, ...(acceptance ? { acceptance } : {}) },
         { db: connection.db, serverLabel: connection.serverLabel, logger, onRejection, signal, progress },
       );
-      const outputFailure = await rejectsFile?.commit().then(() => undefined, (error: unknown) => error);
+      const outputFailure = await rejectsFile?.commit().then(() => undefined, (error: unknown) => ({ error }));
       // A rejects file that could not be written decides the code (it is rethrown below, after the summary).
-      const exitCode = outputFailure ? errorExitCode(outputFailure) : importExitCode(report, { strict: args.strict ?? false });
+      const exitCode = outputFailure ? errorExitCode(outputFailure.error) : importExitCode(report, { strict: args.strict ?? false });
       const printed = { ...report, exitCode, ...(rejectsFile ? { rejectsFile: { path: rejectsFile.path, written: !outputFailure } } : {}) };
       output.close();
       io.stdout.write(args.json ? `${JSON.stringify(printed)}\n` : renderImportText(report, exitCode));
       // The summary went out; the failure is reported (and its exit code decided) in run-cli.
-      if (outputFailure) throw outputFailure;
+      if (outputFailure) throw outputFailure.error;
       if (!report.complete && exitCode === EXIT_CODES.interrupted) {
         output.lines.line('taskrunner-backfill: stopped before the end; everything written is kept. Run the same command again to resume.');
       }

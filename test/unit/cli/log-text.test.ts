@@ -68,7 +68,7 @@ describe('the log format choice', () => {
     const textOut = capture();
     const text = createLogger('info', ['s3cret'], { format: 'text', lines: new StderrLines(textOut.stream), color: false });
     text.info({ uri: 'mongodb://u:s3cret@h/db', file: 'a\u0000b' }, 'connecting with s3cret');
-    expect(textOut.text()).toMatch(/^\d\d:\d\d:\d\d INFO  connecting with \*\*\* uri=mongodb:\/\/u:\*\*\*@h\/db file=a\\x00b\n$/);
+    expect(textOut.text()).toMatch(/^\d\d:\d\d:\d\d INFO {2}connecting with \*\*\* uri=mongodb:\/\/u:\*\*\*@h\/db file=a\\x00b\n$/);
 
     const jsonOut = capture();
     const json = createLogger('info', ['s3cret'], { format: 'json', lines: new StderrLines(jsonOut.stream), color: false });

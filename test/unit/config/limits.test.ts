@@ -19,6 +19,7 @@ describe('checkedSetting', () => {
       for (const bad of [1e300, -1, 0, 0.5, Number.NaN, Number.POSITIVE_INFINITY, max + 1, min - 1, [1, 2], '12abc', '', '1e3', null, true, {}]) {
         if (bad === 0 && min === 0) continue;
         const message = usageMessage(() => checkedSetting(setting, bad));
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only the assertion's label: [object Object] names {} well enough
         expect(message, `${setting} ${String(bad)}`).toContain(`--${flag}`);
         expect(message).toContain(min.toLocaleString('en-US'));
         expect(message).toContain(max.toLocaleString('en-US'));

@@ -43,7 +43,7 @@ describe('verifiedPrefixHash', () => {
 });
 
 describe('logResumeCandidate', () => {
-  const file = (size: number): SourceFile => ({ role: 'logs', relativePath: 'logs/runs/r.ndjson', absolutePath: '/x', size, mtimeMs: 1 }) as SourceFile;
+  const file = (size: number): SourceFile => ({ role: 'logs', relativePath: 'logs/runs/r.ndjson', absolutePath: '/x', size, mtimeMs: 1 });
   const entry = (overrides: Partial<LedgerFileEntry>): LedgerFileEntry =>
     ({ role: 'logs', status: 'done', sha256: 'abc', endOffset: 100, nextLine: 5, optionsKey: 'k', hashedTo: null, ...overrides }) as LedgerFileEntry;
 

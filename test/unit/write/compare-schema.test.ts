@@ -137,7 +137,7 @@ describe('compareSchema', () => {
 
   it('key order and direction matter; the name does not', () => {
     expect(sameKey({ runId: 1, sequence: 1 }, { runId: 1, sequence: 1 })).toBe(true);
-    expect(sameKey({ runId: 1.0, sequence: 1n } as Document, { runId: 1, sequence: 1 })).toBe(true);
+    expect(sameKey({ runId: 1.0, sequence: 1n }, { runId: 1, sequence: 1 })).toBe(true);
     expect(sameKey({ sequence: 1, runId: 1 }, { runId: 1, sequence: 1 })).toBe(false);
     expect(sameKey({ updatedAt: 1 }, { updatedAt: -1 })).toBe(false);
     expect(sameKey({ runId: 'hashed' }, { runId: 1 })).toBe(false);
