@@ -56,7 +56,7 @@ module.exports = {
     },
     {
       name: 'write-not-ledger',
-      comment: 'write/ is handed what it needs of the ledger (the marks, through a callback contract); it does not import ledger/',
+      comment: 'write/ is handed what it needs of the ledger (the marks, through its FileMarks contract); it does not import ledger/',
       severity: 'error',
       from: { path: '^src/write/' },
       to: { path: '^src/ledger/' },
