@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MongoBulkWriteError, MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, ObjectId, type CommandStartedEvent, type Db, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECTION_NAMES } from '../../src/config/collection-names.js';
 import { BackfillRuntimeError } from '../../src/errors.js';
@@ -129,16 +129,14 @@ export function describeServerContract(target: ContractTarget): void {
 
         const plain = db.collection('plain');
         await plain.insertOne({ t: new Date(), p: 1, s: 1 });
-        const ttl = plain.createIndex({ t: 1 }, { name: 't_ttl', expireAfterSeconds: 3600 });
-        const partial = plain.createIndex({ p: 1 }, { name: 'p_partial', partialFilterExpression: { p: { $exists: true } } });
-        for (const [supported, creation, option] of [
-          [capabilities.ttlIndexes, ttl, 'expireAfterSeconds'],
-          [capabilities.partialIndexes, partial, 'partialFilterExpression'],
+        for (const [supported, create, option] of [
+          [capabilities.ttlIndexes, () => plain.createIndex({ t: 1 }, { name: 't_ttl', expireAfterSeconds: 3600 }), 'expireAfterSeconds'],
+          [capabilities.partialIndexes, () => plain.createIndex({ p: 1 }, { name: 'p_partial', partialFilterExpression: { p: { $exists: true } } }), 'partialFilterExpression'],
         ] as const) {
           if (supported) {
-            await creation;
+            await create();
           } else {
-            const error = await failureOf(creation);
+            const error = await failureOf(create());
             expect(isNotImplemented(error), `${option}: ${String(error)}`).toBe(true);
             expect((error as { code?: number }).code).toBe(NOT_IMPLEMENTED);
           }
@@ -212,7 +210,7 @@ export function describeServerContract(target: ContractTarget): void {
         const logs = await logsCollection(db);
         const batch = logRecords(['run-a'], 20);
         await insertLogBatch(logs, batch, new ImportTally());
-        const sameKeys = batch.map((record) => ({ ...record, doc: { ...record.doc, _id: new (record.doc._id.constructor as new () => LogDocument['_id'])() } }));
+        const sameKeys = batch.map((record) => ({ ...record, doc: { ...record.doc, _id: new ObjectId() } }));
         const tally = new ImportTally();
         const duplicates = await insertLogBatch(logs, sameKeys, tally);
         expect(duplicates.length).toBe(sameKeys.length);
@@ -229,10 +227,9 @@ export function describeServerContract(target: ContractTarget): void {
         // Entries 1-3 as an earlier import wrote them (same derived _id).
         await logs.insertMany([entry(1), entry(2), entry(3)].map((record) => record.doc));
         // 4: the same key written by someone else (the live service): its own _id, same content.
-        const foreignId = () => new (entry(1).doc._id.constructor as new () => LogDocument['_id'])();
-        await logs.insertOne({ ...entry(4).doc, _id: foreignId() });
+        await logs.insertOne({ ...entry(4).doc, _id: new ObjectId() });
         // 5: the same key by someone else with other content.
-        await logs.insertOne({ ...entry(5).doc, _id: foreignId(), message: 'written by the service' });
+        await logs.insertOne({ ...entry(5).doc, _id: new ObjectId(), message: 'written by the service' });
         // 6: our _id, other content (the line was edited in the file after the import).
         await logs.insertOne({ ...entry(6).doc, message: 'before the edit' });
         // 7: a timestamp edited in the file: another derived _id, same key.
@@ -271,7 +268,7 @@ export function describeServerContract(target: ContractTarget): void {
             logRecord('run-1', 10).doc,
             a, // index 1: same _id
             logRecord('run-1', 11).doc,
-            { ...b, _id: new (b._id.constructor as new () => LogDocument['_id'])() }, // index 3: same (runId, sequence) under another _id
+            { ...b, _id: new ObjectId() }, // index 3: same (runId, sequence) under another _id
             logRecord('run-1', 12).doc,
           ],
           ordered: false,
