@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 
 /** One physical line of a log file. */
@@ -47,7 +48,6 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
     end: options.endOffset - 1,
     highWaterMark: options.chunkBytes ?? 1024 * 1024,
   });
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let lineNumber = options.startLine ?? 1;
   let lineStart = start;
   let pieces: Buffer[] = [];
@@ -63,11 +63,9 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
       let bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, pieceBytes);
       if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, bytes.length - 1);
       if (lineStart === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-      try {
-        line.text = decoder.decode(bytes);
-      } catch {
-        line.problem = 'invalid-utf8';
-      }
+      // isUtf8 (SIMD) then toString is several times cheaper than a fatal TextDecoder per line.
+      if (isUtf8(bytes)) line.text = bytes.toString('utf8');
+      else line.problem = 'invalid-utf8';
     }
     lineNumber += 1;
     lineStart = endOffset;
