@@ -492,7 +492,7 @@ async function readLogFile(
           continue;
         }
         const text = line.text ?? '';
-        if (text.trim().length === 0) continue; // blank lines are not records, but they are numbered
+        if (isBlank(text)) continue; // blank lines are not records, but they are numbered
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -542,4 +542,9 @@ async function readLogFile(
   position.sha256 = hash.digest('hex');
   position.hashedTo = hashedTo;
   return position;
+}
+
+/** Whitespace only (without allocating a trimmed copy: this runs once per log line). */
+function isBlank(text: string): boolean {
+  return text.length === 0 || (text.charCodeAt(0) !== 123 && !/\S/.test(text));
 }

@@ -10,6 +10,7 @@ import { chunks, findWhereIn, type UpdateCommands } from '../server/server-comma
 import type { PendingRecord } from '../domain/pending-record.js';
 import { classifyWriteError, writeErrorAnswer, type WriteErrorMeaning } from './refused-writes.js';
 import { perDocumentErrors } from '../server/write-errors.js';
+import { isTransientError } from '../server/server-errors.js';
 
 /** How one versioned collection (runs, artifacts, approvals) is keyed and ordered in time. */
 export interface VersionedCollectionSpec {
@@ -213,23 +214,36 @@ async function replaceOlder(
   const refused = new Map<number, WriteErrorMeaning & { kind: 'refused' }>();
   try {
     let offset = 0;
+    let failure: unknown;
     for (const chunk of chunks(operations, server.updates.statementsPerCommand)) {
       try {
         matched += (await server.updates.run(() => collection.bulkWrite(chunk, { ordered: false }))).matchedCount;
       } catch (error) {
-        for (const writeError of perDocumentErrors(error) ?? []) {
-          const meaning = classifyWriteError(writeErrorAnswer(writeError), collection.collectionName, spec.uniqueKeys);
-          if (meaning.kind === 'refused' && writeError.index >= 0 && writeError.index < chunk.length) refused.set(offset + writeError.index, meaning);
+        const errors = perDocumentErrors(error);
+        if (errors) {
+          for (const writeError of errors) {
+            const meaning = classifyWriteError(writeErrorAnswer(writeError), collection.collectionName, spec.uniqueKeys);
+            if (meaning.kind === 'refused' && writeError.index >= 0 && writeError.index < chunk.length) refused.set(offset + writeError.index, meaning);
+          }
+        } else if (error instanceof MongoBulkWriteError && !isTransientError(error)) {
+          // The whole command failed with no per-statement answer (a server that stops an update at
+          // its first error reports that error for the command): the statements are sent one by
+          // one, so that the one the server refuses is known and the others are applied. Without
+          // this the others would be sent behind it again in every round and never written.
+          matched += await replaceOneByOne(collection, chunk, server.updates, (index, meaning) => refused.set(offset + index, meaning), spec);
+        } else {
+          throw error;
         }
-        throw error;
+        // Settled by reading back below; the other chunks are still sent.
+        failure ??= error;
       }
       offset += chunk.length;
     }
+    if (failure !== undefined) matched = -1;
   } catch (error) {
     matched = -1;
-    // Any bulk failure, per-document or of the whole command (some servers report an update's
-    // first error that way), is settled by reading back below; other errors go to the retry wrapper.
-    if (!(error instanceof MongoBulkWriteError)) throw error;
+    // Other errors (an outage) go to the retry wrapper; the batch is safe to repeat.
+    if (!(error instanceof MongoBulkWriteError) || isTransientError(error)) throw error;
   }
   if (matched === replaces.length) {
     tally.count(spec.role, 'updated', replaces.length);
@@ -245,6 +259,34 @@ async function replaceOlder(
     else again.push(record);
   });
   return again;
+}
+
+/**
+ * Sends each replacement of `chunk` in a command of its own; a statement the server refuses is
+ * reported to `onRefused` (its index in `chunk`) instead of stopping the others. Returns how many
+ * matched. An outage is thrown (the retry wrapper repeats the whole batch, which is safe).
+ */
+async function replaceOneByOne(
+  collection: Collection<Document>,
+  chunk: readonly AnyBulkWriteOperation<Document>[],
+  updates: UpdateCommands,
+  onRefused: (index: number, meaning: WriteErrorMeaning & { kind: 'refused' }) => void,
+  spec: VersionedCollectionSpec,
+): Promise<number> {
+  let matched = 0;
+  for (let index = 0; index < chunk.length; index++) {
+    try {
+      matched += (await updates.run(() => collection.bulkWrite([chunk[index] as AnyBulkWriteOperation<Document>], { ordered: true }))).matchedCount;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || isTransientError(error)) throw error;
+      const writeError = perDocumentErrors(error)?.[0];
+      const answer = writeError ? writeErrorAnswer(writeError) : { code: (error as { code?: number }).code, errmsg: error.message };
+      const meaning = classifyWriteError(answer, collection.collectionName, spec.uniqueKeys);
+      // A duplicate of the record's own key cannot come from a replacement by `_id`: refused.
+      onRefused(index, meaning.kind === 'refused' ? meaning : { kind: 'refused', message: `the server refused it: ${answer.errmsg ?? 'duplicate key'}`, hint: 'Re-run; if it persists, report it with this message.' });
+    }
+  }
+  return matched;
 }
 
 function refuse(tally: ImportTally, spec: VersionedCollectionSpec, record: PendingRecord<Document>, meaning: { message: string; hint: string }): void {

@@ -98,9 +98,14 @@ export function testDatabases(clientOptions: MongoClientOptions = {}): { open(pr
   };
 }
 
-/** The server's profile, detected by the same module the tool uses (src/server/server-profile.ts). */
-export async function serverProfileOf(client: MongoClient): Promise<ServerProfile> {
-  return detectServerProfile(client.db('admin'), []);
+/**
+ * The server's profile, detected by the same module the tool uses (src/server/server-profile.ts).
+ * Given a client, it asks the `admin` database, where FerretDB usually has no collection to explain:
+ * the backend is then `unknown`. Given a database holding a collection, the profile is the one the
+ * tool itself gets there (FerretDB's backend included).
+ */
+export async function serverProfileOf(target: MongoClient | Db): Promise<ServerProfile> {
+  return detectServerProfile(target instanceof MongoClient ? target.db('admin') : target, []);
 }
 
 /** True if the server is FerretDB (by the tool's own server profile). */

@@ -2,6 +2,7 @@
  * readLogLines (src/scan/read-log-lines.ts) against real temporary files: it is I/O, so it lives
  * here rather than in test/unit.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogLines, type LogLine, type ReadLogLinesOptions } from '../../src/scan/read-log-lines.js';
 import { makeSourceTree, type SourceTree } from '../helpers/source-tree.js';
@@ -112,5 +113,53 @@ describe('readLogLines', () => {
     const file = await fileWith('a\nb\nc\n');
     const result = await readAll(file.path, { endOffset: 4, maxLineBytes: 1024 });
     expect(result.map((line) => [line.text, line.terminated])).toEqual([['a', true], ['b', true]]);
+  });
+});
+
+/** A plain reading of the documented rules: split on `\n`, drop a trailing CR and a BOM at offset 0, fatal UTF-8. */
+function referenceLines(content: Buffer, maxLineBytes: number): LogLine[] {
+  const result: LogLine[] = [];
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let lineStart = 0;
+  let lineNumber = 1;
+  while (lineStart < content.length) {
+    const newline = content.indexOf(0x0a, lineStart);
+    const terminated = newline !== -1;
+    const contentEnd = terminated ? newline : content.length;
+    const line: LogLine = { lineNumber, byteOffset: lineStart, endOffset: terminated ? newline + 1 : content.length, byteLength: contentEnd - lineStart, terminated };
+    if (contentEnd - lineStart > maxLineBytes) line.problem = 'line-too-long';
+    else {
+      let bytes = content.subarray(lineStart, contentEnd);
+      if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+      if (lineStart === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+      try {
+        line.text = decoder.decode(bytes);
+      } catch {
+        line.problem = 'invalid-utf8';
+      }
+    }
+    result.push(line);
+    lineNumber += 1;
+    lineStart = line.endOffset;
+  }
+  return result;
+}
+
+describe('readLogLines against a plain reference (fast-check)', () => {
+  const piece = fc.oneof(
+    { weight: 6, arbitrary: fc.string({ maxLength: 12 }).map((text) => Buffer.from(text)) },
+    { weight: 2, arbitrary: fc.constantFrom(Buffer.from('\n'), Buffer.from('\r\n'), Buffer.from('\r'), Buffer.from('é'), Buffer.from('€'), Buffer.from('😀')) },
+    { weight: 1, arbitrary: fc.constantFrom(Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xe2, 0x82]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xef, 0xbb, 0xbf])) },
+  );
+  it('agrees on every content, chunk size and line limit (chunk edges inside lines, characters, CRLF)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 40 }), async (pieces, chunkBytes, maxLineBytes) => {
+        const content = Buffer.concat(pieces);
+        if (content.length === 0) return;
+        const file = await fileWith(content);
+        expect(await readAll(file.path, { endOffset: file.size, maxLineBytes, chunkBytes })).toEqual(referenceLines(content, maxLineBytes));
+      }),
+      { numRuns: 400 },
+    );
   });
 });

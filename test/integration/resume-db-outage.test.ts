@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type Db } from 'mongodb';
 import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
@@ -18,7 +18,7 @@ import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js'
 import type { ImportReport } from '../../src/report/import-report.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
 import { getFreePort, startFerretDb, type FerretDbHandle } from '../helpers/test-server.js';
-import { countsOf, lastSessionOutcome, logCount, stateOf, totalRecords } from '../e2e/cli-resume-support.js';
+import { LOGS, countsOf, lastSessionOutcome, stateOf, totalRecords } from '../e2e/cli-resume-support.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Small bounds so the outage outlasts the retries within a few seconds. */
@@ -34,8 +34,9 @@ beforeAll(async () => {
   port = await getFreePort();
   dataDir = await mkdtemp(path.join(tmpdir(), 'backfill-outage-ferretdb-'));
   server = await startFerretDb({ port, dataDir });
-  // As the CLI connects (useBigInt64), with a short server selection so a dead server fails fast.
-  client = new MongoClient(server.uri, { useBigInt64: true, serverSelectionTimeoutMS: 1_000 });
+  // As the CLI connects (useBigInt64), with a short server selection so a dead server fails fast;
+  // command monitoring tells when to stop the server.
+  client = new MongoClient(server.uri, { useBigInt64: true, serverSelectionTimeoutMS: 1_000, monitorCommands: true });
   await client.connect();
   tree = await makeSyntheticTree({ runs: 40, linesPerRun: 100 });
 }, 120_000);
@@ -49,6 +50,39 @@ afterAll(async () => {
 function importInto(db: Db, logger: Logger, overrides: Partial<ImportOptions> = {}): Promise<ImportReport> {
   const config = resolveConfig({ source: tree.root, batchSize: 50, concurrency: 2 }, {}, [], REPO);
   return runImport({ ...config, source: tree.root, retry: RETRY, leaseTtlMs: 5_000, ...overrides }, { db, serverLabel: 'outage-test', logger });
+}
+
+/**
+ * Freezes the server process (SIGSTOP) as soon as the answers to the import's inserts into the
+ * logs collection of `dbName` add up to `threshold` entries (the driver's command monitoring on the
+ * import's own client).
+ */
+function freezeServerAt(pid: number, dbName: string, threshold: number): { reached: Promise<{ stored: number }>; detach(): void } {
+  const inserts = new Set<number>();
+  let stored = 0;
+  let done = false;
+  let resolve: (value: { stored: number }) => void = () => undefined;
+  const reached = new Promise<{ stored: number }>((r) => (resolve = r));
+  const started = (event: CommandStartedEvent): void => {
+    if (event.databaseName === dbName && event.commandName === 'insert' && event.command.insert === LOGS) inserts.add(event.requestId);
+  };
+  const succeeded = (event: CommandSucceededEvent): void => {
+    if (done || !inserts.delete(event.requestId)) return;
+    stored += Number((event.reply as { n?: unknown }).n ?? 0);
+    if (stored < threshold) return;
+    process.kill(pid, 'SIGSTOP');
+    done = true;
+    resolve({ stored });
+  };
+  client.on('commandStarted', started);
+  client.on('commandSucceeded', succeeded);
+  return {
+    reached,
+    detach() {
+      client.off('commandStarted', started);
+      client.off('commandSucceeded', succeeded);
+    },
+  };
 }
 
 function recordingLogger(): { logger: Logger; lines: Array<{ msg?: string; attempt?: number }> } {
@@ -73,12 +107,19 @@ test('a server killed mid-import makes the run fail with DB_UNAVAILABLE after bo
   let finished = false;
   void outcome.then(() => (finished = true));
 
-  // Kill the server (not gracefully: like a crash) once a fifth of the logs is stored.
+  // Kill the server (not gracefully: like a crash) once a fifth of the logs is stored. The server is
+  // frozen (SIGSTOP) in the very callback that sees the insert answers reach the threshold, so the
+  // import cannot run ahead of the check, however fast the backend (a polled count let imports on
+  // PostgreSQL finish first).
   const threshold = Math.ceil(0.2 * tree.expected.logs);
-  while (!finished && (await logCount(db)) < threshold) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(finished, 'the import finished before the server was killed').toBe(false);
   const dead = server;
   if (!dead?.pid) throw new Error('no server pid');
+  const frozen = freezeServerAt(dead.pid, db.databaseName, threshold);
+  const stop = await Promise.race([frozen.reached, outcome.then(() => undefined)]);
+  frozen.detach();
+  expect(finished, 'the import finished before the server was frozen').toBe(false);
+  expect(stop?.stored).toBeGreaterThanOrEqual(threshold);
+  expect(stop?.stored).toBeLessThan(tree.expected.logs);
   process.kill(dead.pid, 'SIGKILL');
 
   const { report, error } = await outcome;

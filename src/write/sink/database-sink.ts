@@ -134,6 +134,9 @@ export class DatabaseSink implements RecordSink {
     let existing: PendingRecord<LogDocument>[] = [];
     // Each attempt writes into a scratch tally so a retried batch is not counted twice.
     await this.retrying(role, async () => {
+      // Checked again right before the command goes out (and before every retry, which may come
+      // much later): a process frozen after `accept`'s check must not send this batch on waking.
+      await this.beforeWrite();
       const scratch = new ImportTally(Number.MAX_SAFE_INTEGER);
       if (role === 'logs') existing = await insertLogBatch(collection, batch as PendingRecord<LogDocument>[], scratch);
       else await upsertVersionedBatch(collection, SPECS[role], batch, scratch, this.options.overwrite, { updates: this.server.updates, reads: this.server.profile.reads });

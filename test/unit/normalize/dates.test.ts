@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { optionalDate, parseIsoTimestamp, requireDate } from '../../../src/normalize/dates.js';
+import { optionalDate, parseIsoTimestamp, parseIsoTimestampByRegex, requireDate } from '../../../src/normalize/dates.js';
 import { InvalidRecord } from '../../../src/normalize/invalid-record.js';
 
 const iso = (text: string): string | undefined => parseIsoTimestamp(text)?.toISOString();
@@ -108,5 +109,37 @@ describe('requireDate and optionalDate', () => {
     expect(reasonOf(() => requireDate(1762419600000, 'updatedAt'))).toBe('invalid-date');
     expect(reasonOf(() => optionalDate({}, 'updatedAt'))).toBe('invalid-date');
     expect(() => requireDate('yesterday', 'updatedAt')).toThrow(/"updatedAt".*"yesterday"/);
+  });
+});
+
+describe('parseIsoTimestamp (hand parser) against the regex reference', () => {
+  const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+  /** Timestamp-like strings: valid ones, and ones with one part out of range or malformed. */
+  const timestampLike = fc
+    .record({
+      year: fc.integer({ min: 0, max: 10_000 }),
+      month: fc.integer({ min: 0, max: 13 }),
+      day: fc.integer({ min: 0, max: 32 }),
+      hour: fc.integer({ min: 0, max: 24 }),
+      minute: fc.integer({ min: 0, max: 60 }),
+      second: fc.integer({ min: 0, max: 60 }),
+      separator: fc.constantFrom('T', 't', ' ', 'x', ''),
+      fraction: fc.oneof(fc.constant(''), fc.string({ unit: fc.constantFrom('0', '1', '5', '9'), minLength: 0, maxLength: 9 }).map((d) => `.${d}`), fc.constant(',123')),
+      zone: fc.oneof(
+        fc.constantFrom('Z', 'z', '', 'GMT', '+', '+1'),
+        fc.record({ sign: fc.constantFrom('+', '-'), h: fc.integer({ min: 0, max: 15 }), m: fc.integer({ min: 0, max: 61 }), colon: fc.boolean() }).map(
+          ({ sign, h, m, colon }) => `${sign}${pad(h, 2)}${colon ? ':' : ''}${pad(m, 2)}`,
+        ),
+      ),
+    })
+    .map((p) => `${pad(p.year, 4)}-${pad(p.month, 2)}-${pad(p.day, 2)}${p.separator}${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}${p.fraction}${p.zone}`);
+
+  it('agrees on every timestamp-like string (valid, out of range, malformed) and on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.oneof(timestampLike, fc.string({ maxLength: 40 })), (text) => {
+        expect(parseIsoTimestamp(text)?.getTime()).toBe(parseIsoTimestampByRegex(text)?.getTime());
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
