@@ -71,6 +71,59 @@ describe('kill -9 in the middle of a large log file', () => {
     expect(done?.status).toBe('done');
   }, 120_000);
 
+  test('killed again and again while resuming, each run gets further, compares nothing it sent itself, and ends identical', async () => {
+    const t = await freshDb('large_log_rekill');
+    const args = [...importArgs(tree.root, t.uri, t.dbName).filter((arg) => arg !== '--quiet'), '--log-level', 'info'];
+    let previousLine = 0;
+    for (const fraction of [0.3, 0.55, 0.8]) {
+      const cli = startCli(args);
+      const stop = await interruptAt(cli, t.db, Math.ceil(fraction * LINES), 'SIGKILL');
+      const killed = await cli.result;
+      expect(stop.interrupted, `the import finished before ${fraction}`).toBe(true);
+      // Entries met again (the batches in flight at the previous kill) are trusted, never read back.
+      expect(killed.stderr).not.toContain('compared log entries that were already in the database');
+      const [entry] = (await ledgerFiles(t.db)).filter((file) => file.role === 'logs');
+      expect(entry?.status).toBe('partial');
+      expect(entry?.sentSize, 'declared sent before its entries went out').toBeGreaterThan(0);
+      // The safe checkpoint moves on with every run: no run starts again where an earlier one did.
+      expect(entry?.nextLine ?? 1).toBeGreaterThan(previousLine);
+      previousLine = entry?.nextLine ?? 1;
+    }
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).not.toContain('compared log entries that were already in the database');
+    expect(resumed.stderr).toContain('"sentByAnEarlierRun":true');
+    const report = parseReport(resumed);
+    expect(report.totals.conflict + report.totals.rejected).toBe(0);
+    expect(await stateOf(t.db)).toBe(referenceState);
+    const [done] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
+    expect(done?.status).toBe('done');
+    expect(done?.sentSize ?? null, 'a done entry carries no declaration').toBeNull();
+  }, 240_000);
+
+  test('after the kill the log changed: nothing is trusted, what it meets again is read back and compared', async () => {
+    const source = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
+    try {
+      const t = await freshDb('large_log_changed_after_kill');
+      const args = [...importArgs(source.root, t.uri, t.dbName).filter((arg) => arg !== '--quiet'), '--log-level', 'info'];
+      await killHalfway(t, args);
+      const [partial] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
+      // A line appended: size and mtime differ from what was declared sent.
+      const logPath = path.join(source.root, partial?.path ?? '');
+      const lastLine = (await readFile(logPath, 'utf8')).trimEnd().split('\n').at(-1) ?? '';
+      await writeFile(logPath, `${await readFile(logPath, 'utf8')}${lastLine.replace('"message":"', '"message":"appended ')}\n`);
+      const resumed = await runCli(args);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).not.toContain('"sentByAnEarlierRun":true');
+      const report = parseReport(resumed);
+      expect(report.collections.logs.unchanged).toBeGreaterThan(0);
+      expect(resumed.stderr).toContain('compared log entries that were already in the database');
+      expect(report.totals.conflict).toBe(0);
+    } finally {
+      await source.remove();
+    }
+  }, 180_000);
+
   test('a log whose imported part changed since is read from its first line', async () => {
     const source = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
     try {
