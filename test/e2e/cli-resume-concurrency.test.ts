@@ -135,14 +135,17 @@ describe('the import lease', () => {
 
   test('a live lease of another host blocks; once its short lifetime is over it is taken over', async () => {
     const t = await freshDb('lease_stale');
-    // What another machine's importer with --lease-ttl-seconds 5 leaves behind when it dies.
+    // What another machine's importer leaves behind when it dies. Its lease is given a long life
+    // first so the blocked attempt cannot outlive it on a loaded machine, then shortened to what
+    // --lease-ttl-seconds 5 would have left.
     const ghost = { _id: 'lease:1/1', kind: 'lease', partition: '1/1', sessionId: 'ghost-session', host: 'ghost-host', pid: 424242 };
-    await t.db.collection(LEDGER).insertOne({ ...ghost, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 5_000) } as never);
+    await t.db.collection(LEDGER).insertOne({ ...ghost, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) } as never);
 
     const blocked = await runCli(importArgs(tree.root, t.uri, t.dbName));
     expectLeaseHeldBy(blocked, ghost);
     expect(blocked.stderr).toMatch(/lease expires by itself, then run the same command again/);
     expect(await countsOf(t.db), 'nothing written without the lease').toEqual({ runs: 0, logs: 0, approvals: 0, artifacts: 0 });
+    await t.db.collection(LEDGER).updateOne({ _id: 'lease:1/1' as never }, { $set: { expiresAt: new Date(Date.now() + 2_000) } });
 
     const stale = await waitForLeaseExpiry(t.db);
     expect(stale.map((lease) => lease.host)).toEqual(['ghost-host']);

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const result = await runCli(importArgs(tree.root, clean.uri, clean.dbName, ['--no-ledger']));
   expect(result.code, result.stderr).toBe(0);
   referenceState = await stateOf(clean.db);
-}, 120_000);
+}, 300_000);
 
 afterEach(() => killLeftovers());
 
@@ -69,7 +69,7 @@ describe('kill -9 in the middle of a large log file', () => {
     expect(await stateOf(t.db)).toBe(referenceState);
     const [done] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
     expect(done?.status).toBe('done');
-  }, 120_000);
+  }, 300_000);
 
   test('killed again and again while resuming, each run gets further, compares nothing it sent itself, and ends identical', async () => {
     const t = await freshDb('large_log_rekill');
@@ -99,7 +99,7 @@ describe('kill -9 in the middle of a large log file', () => {
     const [done] = (await ledgerFiles(t.db)).filter((entry) => entry.role === 'logs');
     expect(done?.status).toBe('done');
     expect(done?.sentSize ?? null, 'a done entry carries no declaration').toBeNull();
-  }, 240_000);
+  }, 480_000);
 
   test('after the kill the log changed: nothing is trusted, what it meets again is read back and compared', async () => {
     const source = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
@@ -122,7 +122,7 @@ describe('kill -9 in the middle of a large log file', () => {
     } finally {
       await source.remove();
     }
-  }, 180_000);
+  }, 360_000);
 
   test('a log whose imported part changed since is read from its first line', async () => {
     const source = await makeSyntheticTree({ runs: 1, linesPerRun: LINES });
@@ -151,5 +151,5 @@ describe('kill -9 in the middle of a large log file', () => {
     } finally {
       await source.remove();
     }
-  }, 120_000);
+  }, 300_000);
 });
