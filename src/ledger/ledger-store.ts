@@ -94,34 +94,6 @@ export class LedgerStore {
     for (const chunk of chunks(operations, this.updates.statementsPerCommand)) await this.updates.run(() => this.collection.bulkWrite(chunk, { ordered: true }));
   }
 
-  /**
-   * Records, before their entries are sent, that these log files may have been sent as they are
-   * now (`sentSize`, `sentMtimeMs`). Files the ledger does not know get a fresh `partial` entry
-   * (one insertMany); known ones (a resumed run: a partial or grown file) only have those two fields
-   * set, so nothing else of their entry changes.
-   */
-  async declareSending(entries: readonly LedgerFileEntry[], known: ReadonlySet<string>): Promise<void> {
-    const fresh = entries.filter((entry) => !known.has(entry._id));
-    const existing = entries.filter((entry) => known.has(entry._id));
-    if (fresh.length > 0) {
-      try {
-        await this.collection.insertMany(fresh as unknown as LedgerDocument[], { ordered: false });
-      } catch (error) {
-        const errors = perDocumentErrors(error) ?? [];
-        if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-        // Written meanwhile (by an earlier run we did not load): set the two fields there too.
-        for (const e of errors) {
-          const entry = fresh[e.index];
-          if (entry) existing.push(entry);
-        }
-      }
-    }
-    const operations: AnyBulkWriteOperation<LedgerDocument>[] = existing.map((entry) => ({
-      updateOne: { filter: { _id: entry._id }, update: { $set: { sentSize: entry.sentSize ?? null, sentMtimeMs: entry.sentMtimeMs ?? null } } },
-    }));
-    for (const chunk of chunks(operations, this.updates.statementsPerCommand)) await this.updates.run(() => this.collection.bulkWrite(chunk, { ordered: true }));
-  }
-
   async writeSession(session: LedgerSession): Promise<void> {
     await this.collection.replaceOne({ _id: session._id }, session as unknown as LedgerDocument, { upsert: true });
   }

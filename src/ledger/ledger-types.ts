@@ -22,14 +22,6 @@ export interface LedgerFileEntry {
   nextLine: number;
   /** `partial` (logs only): killed or stopped in the middle; every line before `endOffset` was written. */
   status: 'done' | 'done-with-issues' | 'partial';
-  /**
-   * For `partial` logs: the file's size and mtime when a run started sending its entries, written
-   * before the first of them was sent. A resume that finds the file as it was (same size and
-   * mtime) counts the entries it meets again as unchanged without reading them back: they can
-   * only be what that run wrote from the same bytes (README, "Resuming").
-   */
-  sentSize?: number | null;
-  sentMtimeMs?: number | null;
   /** How far `sha256` reaches: for `partial`, a read-chunk end at or past `endOffset`; for `done`, the file end when its last line had no line end yet. */
   hashedTo?: number | null;
   records: number;

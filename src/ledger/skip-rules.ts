@@ -22,16 +22,9 @@ export function logResumeCandidate(
   entry: LedgerFileEntry | undefined,
   optionsKey: string,
 ): LedgerFileEntry | undefined {
-  if (!entry || entry.role !== 'logs' || entry.optionsKey !== optionsKey) return undefined;
+  if (!entry || entry.role !== 'logs' || entry.optionsKey !== optionsKey || entry.sha256 === null || entry.endOffset <= 0) return undefined;
   // A `done` log that ended in an unterminated line hashed past `endOffset` (that line is read again).
-  if (entry.status === 'done') return entry.sha256 && entry.endOffset > 0 && file.size > entry.endOffset && file.size >= (entry.hashedTo ?? 0) ? entry : undefined;
-  if (entry.status !== 'partial') return undefined;
-  // A partial entry may hold a safe checkpoint (resume there), what was sent (trust it), or both.
-  const checkpoint = entry.sha256 !== null && entry.endOffset > 0 && file.size >= Math.max(entry.endOffset, entry.hashedTo ?? 0);
-  return checkpoint || wasSentAsItIs(file, entry) ? entry : undefined;
-}
-
-/** A run started sending this log's entries while the file was exactly as it is now (size and mtime). */
-export function wasSentAsItIs(file: Pick<SourceFile, 'size' | 'mtimeMs'>, entry: LedgerFileEntry): boolean {
-  return entry.status === 'partial' && entry.sentSize === file.size && entry.sentMtimeMs === file.mtimeMs;
+  if (entry.status === 'done') return file.size > entry.endOffset && file.size >= (entry.hashedTo ?? 0) ? entry : undefined;
+  if (entry.status === 'partial') return file.size >= Math.max(entry.endOffset, entry.hashedTo ?? 0) ? entry : undefined;
+  return undefined;
 }

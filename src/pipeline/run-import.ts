@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import { LeaseKeeper } from '../ledger/lease-keeper.js';
 import { WHOLE_SOURCE, partitionLabel, type Partition } from '../domain/partition.js';
 import type { LedgerFileEntry, LedgerSession, OrphanMarker } from '../ledger/ledger-types.js';
 import { partitionOf } from '../domain/partition.js';
-import { isUnchangedAndDone, logResumeCandidate, wasSentAsItIs } from '../ledger/skip-rules.js';
+import { isUnchangedAndDone, logResumeCandidate } from '../ledger/skip-rules.js';
 import { quoteName } from '../domain/record-key.js';
 import type { RunIdIndex } from '../normalize/run-id-file-names.js';
 import { ImportTally } from '../domain/import-tally.js';
@@ -28,7 +28,7 @@ import { ensureSchema } from '../write/ensure-schema.js';
 import { updateCommands } from '../server/server-commands.js';
 import { DatabaseSink } from '../write/sink/database-sink.js';
 import type { RetryPolicy } from '../server/with-retries.js';
-import { readSourceRecords, type ReadHooks, type ResumePoint } from '../read/read-source-records.js';
+import { readSourceRecords, type ReadHooks } from '../read/read-source-records.js';
 import { rehomeOrphanFile } from './rehome-orphans.js';
 
 /** Everything `import` needs, resolved once by the CLI (or given by an API caller). */
@@ -119,15 +119,10 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
           deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
         )
       : undefined;
-    const mine = (stem: string): boolean => partitionOf(stem, partition.count) === partition.index;
     const sink = new DatabaseSink(deps.db, options, tally, deps.logger, { profile, updates }, () => lease.assertHeld(), marks);
-    // Log files are declared in the ledger before their entries go out (a resume after a kill then
-    // trusts what it meets again instead of reading it back): this partition's, in reading order.
-    const logsToRead = inventory.files.logs.filter((file) => !file.unreadable && mine(fileStem(file.relativePath)));
-    sink.expectLogFiles(logsToRead);
-    marks?.setUpcoming(logsToRead);
     let skippedUnchanged = 0;
     const entryOf = (file: SourceFile): LedgerFileEntry | undefined => known.get(LedgerStore.fileEntryId(label, file));
+    const mine = (stem: string): boolean => partitionOf(stem, partition.count) === partition.index;
     const hooks: ReadHooks = {
       skipFile: (file, attributedRunId) => {
         // --overwrite must see every file: the documents it is meant to replace are in "done" files.
@@ -143,14 +138,14 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
       runIdOfSkipped: (file) => entryOf(file)?.runId ?? undefined,
       resumeLog: async (file, attributedRunId) => {
         const entry = logResumeCandidate(file, entryOf(file), optionsKey);
-        if (!entry || !sameAttribution(entry, attributedRunId)) return undefined;
-        const resume = await verifiedResumePoint(file, entry);
-        if (!resume) return undefined;
+        if (!entry?.sha256 || !sameAttribution(entry, attributedRunId)) return undefined;
+        const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256, entry.hashedTo ?? entry.endOffset);
+        if (!hash) return undefined;
         deps.logger.info(
-          { file: file.relativePath, fromLine: resume.startLine, ...(resume.trustedTo === undefined ? {} : { sentByAnEarlierRun: true }) },
+          { file: file.relativePath, fromLine: entry.nextLine },
           entry.status === 'partial' ? 'log was imported in part by an earlier run; reading on from where it stopped' : 'log grew since the last import; reading only the new lines',
         );
-        return resume;
+        return { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
       },
       orphanAttributed: async (file, runId) => {
         const marker: OrphanMarker = {
@@ -226,28 +221,6 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     await ledger.writeSession(session).catch((error: unknown) => deps.logger.warn({ error: (error as Error).message }, 'could not record the session end in the ledger'));
     await lease.release();
   }
-}
-
-/**
- * Where a log found in the ledger is read from now: after its last safe checkpoint (or where it
- * ended when done) if its first bytes are still the ones imported, and, for a log a run was
- * stopped in the middle of, with the part that run had sent trusted if those bytes are unchanged
- * too. Undefined: read it from the start, trusting nothing.
- */
-async function verifiedResumePoint(file: SourceFile, entry: LedgerFileEntry): Promise<ResumePoint | undefined> {
-  let resume: ResumePoint | undefined;
-  if (entry.sha256 && entry.endOffset > 0) {
-    const hash = await verifiedPrefixHash(file.absolutePath, entry.endOffset, entry.sha256, entry.hashedTo ?? entry.endOffset);
-    // Bytes before the checkpoint changed: the file is read from the start and nothing is trusted.
-    if (!hash) return undefined;
-    resume = { startOffset: entry.endOffset, startLine: entry.nextLine, hash };
-  }
-  // The run that declared this file sent found it exactly as it is now: what it sent is trusted.
-  if (wasSentAsItIs(file, entry)) {
-    resume ??= { startOffset: 0, startLine: 1, hash: createHash('sha256') };
-    resume.trustedTo = file.size;
-  }
-  return resume;
 }
 
 /**

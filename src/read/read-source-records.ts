@@ -33,11 +33,6 @@ export interface ResumePoint {
   startOffset: number;
   startLine: number;
   hash: Hash;
-  /**
-   * Lines ending at or before this offset were sent by an earlier run from these very bytes (the
-   * ledger's hash of them matched): their records are marked `resent`.
-   */
-  trustedTo?: number;
 }
 
 export interface ReadHooks {
@@ -460,7 +455,6 @@ async function readLogFile(
 ): Promise<FilePosition> {
   const position: FilePosition = { endOffset: resume?.startOffset ?? 0, nextLine: resume?.startLine ?? 1, records: 0, rejected: 0 };
   const hash = resume?.hash ?? createHash('sha256');
-  const trustedTo = resume?.trustedTo;
   if (file.size === 0) {
     context.warn('empty-log-file', `${quoteName(file.relativePath)} is empty (0 bytes)`);
     return position;
@@ -515,8 +509,7 @@ async function readLogFile(
         }
         position.records += 1;
         try {
-          const resent = trustedTo !== undefined && line.endOffset <= trustedTo;
-          await batches.add('logs', resent ? { doc: result.doc, origin, resent } : { doc: result.doc, origin }, line.byteLength + 64);
+          await batches.add('logs', { doc: result.doc, origin }, line.byteLength + 64);
         } catch (error) {
           sinkFailed = true;
           throw error;

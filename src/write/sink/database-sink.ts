@@ -20,11 +20,6 @@ import { LogCheckpoints } from './log-checkpoints.js';
 /** Where finished files and safe checkpoints are remembered (the ledger), when they are. */
 export interface FileMarks {
   addPartial(file: SourceFile, checkpoint: LogCheckpoint): void;
-  /**
-   * Resolves once it is recorded that this log's entries may be sent (the ledger declares the file
-   * before its first entry goes out, so a resume can trust what it meets again).
-   */
-  sending(file: SourceFile, runId: string): Promise<void>;
   add(file: SourceFile, position: FilePosition, hadIssues: boolean): void;
   flush(): Promise<void>;
 }
@@ -92,8 +87,6 @@ export class DatabaseSink implements RecordSink {
       throw error;
     }
     const files = new Set(batch.map((record) => fileKey({ role, relativePath: record.origin.file })));
-    // A log's first entries go out only once the ledger says they may have (see FileMarks.sending).
-    if (role === 'logs' && this.marks && this.logFiles) await this.declareSending(batch);
     this.completion.batchStarted(files);
     this.window.start(
       (answered) => this.write(role, batch, answered),
@@ -125,25 +118,6 @@ export class DatabaseSink implements RecordSink {
     this.window.throwIfFailed();
   }
 
-  /** The log files being read, by path (to declare them in the ledger before sending). */
-  private logFiles: ReadonlyMap<string, SourceFile> | undefined;
-
-  /** The log files this import reads, in order: declared sent ahead of need. */
-  expectLogFiles(files: readonly SourceFile[]): void {
-    this.logFiles = new Map(files.map((file) => [file.relativePath, file]));
-  }
-
-  private async declareSending(batch: readonly PendingRecord<Document>[]): Promise<void> {
-    let previous: string | undefined;
-    for (const record of batch) {
-      // A file's records are contiguous in a batch: one declaration per file.
-      if (record.origin.file === previous) continue;
-      previous = record.origin.file;
-      const file = this.logFiles?.get(record.origin.file);
-      if (file) await this.marks?.sending(file, String((record.doc as { runId?: unknown }).runId));
-    }
-  }
-
   private fail(error: unknown): void {
     this.window.fail(error);
   }
@@ -170,12 +144,6 @@ export class DatabaseSink implements RecordSink {
     });
     answered();
     if (role !== 'logs') return;
-    // Entries an earlier run sent from the same bytes exist as it wrote them: unchanged, unread.
-    const resent = existing.filter((record) => record.resent === true);
-    if (resent.length > 0) {
-      this.tally.count('logs', 'unchanged', resent.length);
-      existing = existing.filter((record) => record.resent !== true);
-    }
     this.existing.met(existing, this.window.lastStarted());
     if (this.existing.due(this.window.answeredThrough())) await this.existing.compareGathered();
   }
