@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     build({
       entryPoints: {
         [pkg.name]: mainEntry,
-        ...Object.fromEntries(entries.map((entry) => [workerBundlePath(entry).replace(/\.cjs$/, ''), path.join(repoRoot, `dist/src/runtime/workers/${WORKER_ENTRIES[entry]}.js`)])),
+        ...Object.fromEntries(entries.map((entry) => [workerBundlePath(entry).replace(/\.cjs$/, ''), path.join(repoRoot, `dist/src/${WORKER_ENTRIES[entry]}.js`)])),
       },
       outdir: buildDir,
       outExtension: { '.js': '.cjs' },

@@ -38,6 +38,11 @@ export const NUMERIC_LIMITS = Object.freeze({
    * importer that died on another machine blocks the next one for longer than anyone waits.
    */
   leaseTtlSeconds: { flag: 'lease-ttl-seconds', min: 5, max: 86_400, unit: 'seconds' },
+  /**
+   * Worker threads reading logs (0: the main thread). Each holds a few parts of a file ahead of
+   * the writer; more than the cores only adds memory.
+   */
+  workers: { flag: 'workers', configKey: 'Workers', min: 0, max: 64 },
   /** A sample that large is the whole source: verify without --sample instead. */
   sample: { flag: 'sample', min: 1, max: 1_000_000, unit: 'runs' },
 } satisfies Record<string, NumericLimit>);

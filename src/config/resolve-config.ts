@@ -4,7 +4,7 @@ import { ENUM_STYLES, type EnumStyle } from '../normalize/enums.js';
 import { printable } from '../report/printable.js';
 import { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from '../scan/find-source-files.js';
 import { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './collection-names.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, defaultWorkers } from './defaults.js';
 import { parseConfigFile, type ConfigFileText, type FlatConfig } from './parse-config-file.js';
 import { checkedSetting } from './limits.js';
 import { databaseInConnectionString, redactConnectionString } from './redact.js';
@@ -26,6 +26,7 @@ export interface CliOptions {
   concurrency?: number;
   maxFileBytes?: number;
   maxLineBytes?: number;
+  workers?: number;
   overwrite?: boolean;
   logsRetentionDays?: number;
   ledgerCollection?: string;
@@ -55,6 +56,8 @@ export interface BackfillConfig {
   concurrency: number;
   maxFileBytes: number;
   maxLineBytes: number;
+  /** Worker threads that read and normalize log files; 0: the main thread. */
+  workers: number;
   overwrite: boolean;
   logsRetentionDays?: number;
   /**
@@ -155,6 +158,7 @@ export function resolveConfig(
     concurrency: checkedSetting('concurrency', pick('concurrency') ?? DEFAULTS.concurrency),
     maxFileBytes: checkedSetting('maxFileBytes', pick('maxFileBytes') ?? DEFAULTS.maxFileBytes),
     maxLineBytes: checkedSetting('maxLineBytes', pick('maxLineBytes') ?? DEFAULTS.maxLineBytes),
+    workers: checkedSetting('workers', pick('workers') ?? defaultWorkers()),
     overwrite: Boolean(pick('overwrite') ?? false),
     origin: Object.freeze({
       files: files.map((file) => file.path),
@@ -211,6 +215,7 @@ const TOOL_KEYS: ReadonlyArray<[string, string]> = [
   ['Concurrency', 'concurrency'],
   ['MaxFileBytes', 'maxFileBytes'],
   ['MaxLineBytes', 'maxLineBytes'],
+  ['Workers', 'workers'],
   ['LedgerCollection', 'ledgerCollection'],
   ['LogsRetentionDays', 'logsRetentionDays'],
   ['Partition', 'partition'],

@@ -136,6 +136,11 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
         return skip;
       },
       runIdOfSkipped: (file) => entryOf(file)?.runId ?? undefined,
+      // Exactly the logs resumeLog looks at further (they are read in the main thread).
+      mayResume: (file, attributedRunId) => {
+        const entry = logResumeCandidate(file, entryOf(file), optionsKey);
+        return entry !== undefined && sameAttribution(entry, attributedRunId);
+      },
       resumeLog: async (file, attributedRunId) => {
         const entry = logResumeCandidate(file, entryOf(file), optionsKey);
         if (!entry?.sha256 || !sameAttribution(entry, attributedRunId)) return undefined;

@@ -1,9 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
 import { BSON, type Document } from 'mongodb';
 import { normalizeApproval, approvalElements } from '../normalize/approval.js';
 import { normalizeArtifactOutput, readManifestHeader } from '../normalize/artifact-manifest.js';
 import { REASON_HINTS, type Normalized } from '../normalize/invalid-record.js';
-import { normalizeLogLine } from '../normalize/log-entry.js';
 import type { NormalizeContext } from '../normalize/normalize-context.js';
 import { quoteName } from '../domain/record-key.js';
 import { RunIdIndex, runIdToFileStem, type StemResolution } from '../normalize/run-id-file-names.js';
@@ -14,26 +12,18 @@ import type { CollectionRole } from '../domain/collection-roles.js';
 import type { ReasonCode } from '../domain/outcomes.js';
 import { fileStem, parentFolderName, type SourceInventory } from '../scan/find-source-files.js';
 import type { SourceFile } from '../domain/source-file.js';
-import { excerpt, readJsonFile } from '../scan/read-json-file.js';
-import { readLogLines } from '../scan/read-log-lines.js';
+import { readJsonFile } from '../scan/read-json-file.js';
+import { readLogFileRecords, withoutBytes, MAX_DOCUMENT_BYTES, type LogReadEvents, type LogReadStart } from './read-log-file.js';
+import { LogReaderPool, type LogReadTask } from './log-reader-pool.js';
 import type { SourceReadOptions } from './source-options.js';
 import type { PendingRecord, RecordOrigin } from '../domain/pending-record.js';
 import type { FilePosition, LogCheckpoint, RecordSink } from '../domain/record-sink.js';
-
-/** MongoDB's document size limit, less a margin for the command envelope. */
-const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 16 * 1024;
-/** Log lines shorter than this cannot exceed the document limit; skip the size computation. */
-const LOG_LINE_SIZE_CHECK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Where a log file starts being read, when an earlier run already imported its beginning; `hash`
  * has already been fed the bytes before `startOffset` (the ledger checked them).
  */
-export interface ResumePoint {
-  startOffset: number;
-  startLine: number;
-  hash: Hash;
-}
+export type ResumePoint = LogReadStart;
 
 export interface ReadHooks {
   /**
@@ -46,6 +36,12 @@ export interface ReadHooks {
   runIdOfSkipped?(file: SourceFile): string | undefined;
   /** A resume point for a grown log file whose records go to `attributedRunId`, as last time. */
   resumeLog?(file: SourceFile, attributedRunId: string): Promise<ResumePoint | undefined>;
+  /**
+   * Whether `resumeLog` might give this file a resume point (cheap, no I/O): such files are read
+   * in the main thread, the others may go to the `--workers` pool. Without it, a reader that has
+   * `resumeLog` reads every log in the main thread.
+   */
+  mayResume?(file: SourceFile, attributedRunId: string): boolean;
   /**
    * A log or approvals file matches no state file and is about to be imported under its file-name
    * runId. Awaited before any of its records is handed over, so that whoever must later move
@@ -135,26 +131,93 @@ export async function readSourceRecords(
 
   await batches.flush('artifacts');
 
-  for (const file of inventory.files.logs) {
-    if (!mine(fileStem(file.relativePath))) continue;
-    const resolution = runIds.resolve(fileStem(file.relativePath));
-    if (hooks.skipFile?.(file, attributedRunId(resolution))) continue;
-    const rejectedBefore = tally.rejectionsSeen();
-    let position: FilePosition;
-    if (file.unreadable) {
-      rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`, withoutBytes(file, `unreadable ${file.unreadable}`));
-      position = { endOffset: 0, nextLine: 1, records: 0, rejected: 0 };
-    } else {
-      const runId = await runIdForFile(file, resolution, context, tally, hooks);
-      const resume = runId === undefined ? undefined : await hooks.resumeLog?.(file, runId);
-      position = runId === undefined ? { endOffset: 0, nextLine: 1, records: 0, rejected: 0 } : await readLogFile(file, options, runId, context, tally, batches, resume);
-      if (runId !== undefined) position.runId = runId;
+  // Logs: read in the main thread, or by the --workers pool a few files ahead of their turn. Their
+  // records are still handed over here, one file after another, in the order of the files.
+  const pool = options.workers !== undefined && options.workers > 0 ? new LogReaderPool(options.workers) : undefined;
+  try {
+    const ahead: PreparedLog[] = [];
+    let next = 0;
+    for (;;) {
+      while (next < inventory.files.logs.length && ahead.length <= (pool ? 2 * pool.size : 0)) {
+        const prepared = prepareLog(inventory.files.logs[next++] as SourceFile, runIds, options, hooks, pool);
+        if (prepared) ahead.push(prepared);
+      }
+      const prepared = ahead.shift();
+      if (!prepared) break;
+      await readPreparedLog(prepared, options, context, tally, batches, hooks);
     }
-    position.rejected = tally.rejectionsSeen() - rejectedBefore;
-    await handOver(file, position);
+  } finally {
+    await pool?.close();
   }
   await batches.flushAll();
   return { runIds };
+}
+
+/** A log file this process reads, with its attribution, and its worker task when a worker reads it. */
+interface PreparedLog {
+  file: SourceFile;
+  resolution: StemResolution;
+  task?: LogReadTask;
+}
+
+/**
+ * Decides, in file order, whether a log is read (partition, ledger) and hands it to a worker
+ * when one can read it: not an unreadable, empty or ambiguously named file, nor one the ledger
+ * may resume (its running hash lives in the main thread).
+ */
+function prepareLog(file: SourceFile, runIds: RunIdIndex, options: SourceReadOptions, hooks: ReadHooks, pool: LogReaderPool | undefined): PreparedLog | undefined {
+  const stem = fileStem(file.relativePath);
+  if (hooks.inPartition && !hooks.inPartition(stem)) return undefined;
+  const resolution = runIds.resolve(stem);
+  if (hooks.skipFile?.(file, attributedRunId(resolution))) return undefined;
+  if (!pool || file.unreadable || file.size === 0 || resolution.kind === 'ambiguous') return { file, resolution };
+  if (hooks.mayResume ? hooks.mayResume(file, resolution.runId) : hooks.resumeLog !== undefined) return { file, resolution };
+  const data = { relativePath: file.relativePath, absolutePath: file.absolutePath, size: file.size, mtimeMs: file.mtimeMs };
+  return { file, resolution, task: pool.submit(data, { runId: resolution.runId, fileStem: stem, maxLineBytes: options.maxLineBytes, enumStyle: options.enumStyle }) };
+}
+
+async function readPreparedLog(
+  { file, resolution, task }: PreparedLog,
+  options: SourceReadOptions,
+  context: NormalizeContext,
+  tally: ImportTally,
+  batches: BatchBuffers,
+  hooks: ReadHooks,
+): Promise<void> {
+  const rejectedBefore = tally.rejectionsSeen();
+  let position: FilePosition;
+  if (file.unreadable) {
+    rejectFile(tally, file, 'unreadable', `the path ${file.unreadable}`, withoutBytes(file, `unreadable ${file.unreadable}`));
+    position = { endOffset: 0, nextLine: 1, records: 0, rejected: 0 };
+  } else {
+    // Attribution is reported (and an orphan marked in the ledger) before any record is handed over.
+    const runId = await runIdForFile(file, resolution, context, tally, hooks);
+    if (runId === undefined) {
+      position = { endOffset: 0, nextLine: 1, records: 0, rejected: 0 };
+    } else {
+      const events = logReadEvents(file, context, tally, batches);
+      if (task) {
+        position = await task.replay(events);
+      } else {
+        const resume = await hooks.resumeLog?.(file, runId);
+        const input = { runId, fileStem: fileStem(file.relativePath), maxLineBytes: options.maxLineBytes, enumStyle: options.enumStyle };
+        position = await readLogFileRecords(file, input, resume, events);
+      }
+      position.runId = runId;
+    }
+  }
+  position.rejected = tally.rejectionsSeen() - rejectedBefore;
+  await batches.handOver(file, position);
+}
+
+/** Where a log file's records, rejections, warnings and checkpoints go in the main thread. */
+function logReadEvents(file: SourceFile, context: NormalizeContext, tally: ImportTally, batches: BatchBuffers): LogReadEvents {
+  return {
+    record: (record, approximateBytes) => batches.add('logs', record, approximateBytes),
+    reject: (rejection) => tally.reject(rejection),
+    warn: (code, detail) => context.warn(code, detail),
+    checkpoint: (checkpoint) => batches.logCheckpoint(file, checkpoint),
+  };
 }
 
 /** The run a log or approvals file's records go to, or null when its name is ambiguous. */
@@ -273,14 +336,6 @@ function rejectRecord(
     ...(excerptText === undefined ? {} : { excerpt: excerptText }),
     fingerprint,
   });
-}
-
-/**
- * The fingerprint of a rejection whose bytes were not read (an unreadable path, a file too large,
- * a file name matching several runs): what was seen of it, so a change still shows as a change.
- */
-function withoutBytes(file: SourceFile, what: string): string {
-  return fingerprintOf(`${what}\u0000${file.size}\u0000${file.mtimeMs}`);
 }
 
 interface WholeJson {
@@ -442,109 +497,4 @@ async function readManifestFile(
     else rejectRecord(tally, 'artifacts', { ...origin, element: index }, { reason: result.reason, message: `output [${index}]: ${result.message}` }, fingerprintOf(JSON.stringify(output) ?? 'undefined'));
   });
   return { records, owned, ...sha256 };
-}
-
-async function readLogFile(
-  file: SourceFile,
-  options: SourceReadOptions,
-  runId: string,
-  context: NormalizeContext,
-  tally: ImportTally,
-  batches: BatchBuffers,
-  resume: ResumePoint | undefined,
-): Promise<FilePosition> {
-  const position: FilePosition = { endOffset: resume?.startOffset ?? 0, nextLine: resume?.startLine ?? 1, records: 0, rejected: 0 };
-  const hash = resume?.hash ?? createHash('sha256');
-  if (file.size === 0) {
-    context.warn('empty-log-file', `${quoteName(file.relativePath)} is empty (0 bytes)`);
-    return position;
-  }
-  const stem = fileStem(file.relativePath);
-  const rejectedBefore = tally.rejectionsSeen();
-  let hashedTo = position.endOffset;
-  let sinkFailed = false;
-  try {
-    for await (const lines of readLogLines(file.absolutePath, {
-      startOffset: position.endOffset,
-      startLine: position.nextLine,
-      endOffset: file.size,
-      maxLineBytes: options.maxLineBytes,
-      onBytes: (chunk) => {
-        hash.update(chunk);
-        hashedTo += chunk.length;
-      },
-    })) {
-      for (const line of lines) {
-        // A last line without its line end may still be being written (a live log): its records
-        // are imported, but the position stays at its start, so the next run reads it again
-        // (and compares it) instead of counting its missing line end as a new, empty line.
-        if (line.terminated) {
-          position.endOffset = line.endOffset;
-          position.nextLine = line.lineNumber + 1;
-        }
-        const origin: RecordOrigin = { file: file.relativePath, line: line.lineNumber, byteOffset: line.byteOffset };
-        if (line.problem === 'line-too-long') {
-          rejectRecord(tally, 'logs', origin, { reason: 'line-too-long', message: `the line is ${line.byteLength} bytes, over the limit of ${options.maxLineBytes}` }, fingerprintOf(`line-too-long ${line.byteLength}`));
-          continue;
-        }
-        if (line.problem === 'invalid-utf8') {
-          rejectRecord(tally, 'logs', origin, { reason: 'invalid-utf8', message: 'the line is not valid UTF-8' }, fingerprintOf(`invalid-utf8 ${line.byteLength}`));
-          continue;
-        }
-        const text = line.text ?? '';
-        if (isBlank(text)) continue; // blank lines are not records, but they are numbered
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (error) {
-          const cut = line.terminated ? '' : ' (the last line has no line end: likely a write cut short by a crash)';
-          rejectRecord(tally, 'logs', origin, { reason: 'invalid-json', message: `not valid JSON: ${(error as Error).message}${cut}` }, fingerprintOf(text), excerpt(text));
-          continue;
-        }
-        let result = normalizeLogLine({ json, runId, fileStem: stem, lineNumber: line.lineNumber }, context);
-        if (line.byteLength > LOG_LINE_SIZE_CHECK_BYTES) result = storable(result);
-        if (!result.ok) {
-          rejectRecord(tally, 'logs', origin, result, fingerprintOf(text), excerpt(text));
-          continue;
-        }
-        position.records += 1;
-        try {
-          await batches.add('logs', { doc: result.doc, origin }, line.byteLength + 64);
-        } catch (error) {
-          sinkFailed = true;
-          throw error;
-        }
-      }
-      // Every line of this read chunk is handed over and the hash covers the chunk: a later run
-      // may resume here (after a kill in the middle of a large file) instead of at line 1. Not
-      // once the file has a rejection: a resumed run would no longer report it.
-      if (hashedTo < file.size && position.records > 0 && tally.rejectionsSeen() === rejectedBefore) {
-        batches.logCheckpoint(file, { runId, resumeOffset: position.endOffset, resumeLine: position.nextLine, hashedTo, sha256: hash.copy().digest('hex') });
-      }
-    }
-  } catch (error) {
-    // A stop request (SIGINT/SIGTERM) or a failed write ends the whole read, not just this file.
-    if (sinkFailed) throw error;
-    // The file vanished or became unreadable mid-read: what was read stands, the rest is rejected.
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    tally.reject({
-      collection: 'logs',
-      file: file.relativePath,
-      line: position.nextLine,
-      byteOffset: position.endOffset,
-      reason: 'unreadable',
-      message: `reading stopped at line ${position.nextLine} (${code})`,
-      hint: REASON_HINTS.unreadable,
-      fingerprint: withoutBytes(file, `stopped ${position.endOffset} ${code}`),
-    });
-    return position;
-  }
-  position.sha256 = hash.digest('hex');
-  position.hashedTo = hashedTo;
-  return position;
-}
-
-/** Whitespace only (without allocating a trimmed copy: this runs once per log line). */
-function isBlank(text: string): boolean {
-  return text.length === 0 || (text.charCodeAt(0) !== 123 && !/\S/.test(text));
 }

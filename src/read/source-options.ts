@@ -15,4 +15,9 @@ export interface SourceReadOptions {
   maxFileBytes: number;
   /** Largest log line kept; longer lines are rejected without being held in memory. */
   maxLineBytes: number;
+  /**
+   * Worker threads that read and normalize log files (`--workers`); 0 or absent: the main thread
+   * does. Records are handed over in the same order either way.
+   */
+  workers?: number;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import * as sea from 'node:sea';
@@ -7,7 +7,7 @@ import { workerBundlePath, workerModule, type WorkerEntry } from './worker-entri
 
 /** How a worker's code is found in this installation. */
 export type WorkerSource =
-  /** npm package or repository: the compiled ES module in dist/src/runtime/workers/. */
+  /** npm package or repository: the compiled ES module under dist/src/ (see WORKER_ENTRIES). */
   | { kind: 'module'; url: URL }
   /** Single-file bundle: the worker's own CommonJS bundle as text, from the single executable or from beside the bundle. */
   | { kind: 'bundled'; code: string; from: 'single-executable' | 'file' };
@@ -33,9 +33,20 @@ export function startWorker(entry: WorkerEntry, options: Omit<WorkerOptions, 'ev
 
 /** Where `entry`'s code comes from here (exported for `self-check`, which says so). */
 export function workerSource(entry: WorkerEntry): WorkerSource {
-  if (!BUNDLE) return { kind: 'module', url: new URL(`./workers/${workerModule(entry)}.js`, import.meta.url) };
+  if (!BUNDLE) return { kind: 'module', url: compiledModule(new URL(`../${workerModule(entry)}.js`, import.meta.url)) };
   const bundled = workerBundlePath(entry);
   if (sea.isSea()) return { kind: 'bundled', code: sea.getAsset(bundled, 'utf8'), from: 'single-executable' };
   // In the bundle, import.meta.url is the bundle file's own URL (the bundler's banner sets it).
   return { kind: 'bundled', code: readFileSync(fileURLToPath(new URL(`./${bundled}`, import.meta.url)), 'utf8'), from: 'file' };
+}
+
+/**
+ * The worker's compiled module. Run from the TypeScript sources (the tests import src/ through
+ * vitest, which cannot reach into a worker thread), src/X.js does not exist: the compiled twin
+ * dist/src/X.js of the same checkout is used (`npm test` builds first).
+ */
+function compiledModule(url: URL): URL {
+  if (existsSync(url)) return url;
+  const twin = new URL(url.href.replace(/\/src\/(?=[^/]+\/workers\/)/, '/dist/src/'));
+  return existsSync(twin) ? twin : url;
 }

@@ -94,11 +94,13 @@ describe('numeric options: one whole number in a documented range (issue 10, fin
       { command: 'import', setting: 'maxFileBytes' },
       { command: 'import', setting: 'maxLineBytes' },
       { command: 'import', setting: 'logsRetentionDays' },
+      { command: 'import', setting: 'workers' },
       { command: 'verify', setting: 'sample' },
     ];
     const calls = flags.flatMap(({ command, setting }) => {
       const flag = `--${NUMERIC_LIMITS[setting].flag}`;
-      return [['1e300'], ['-1'], ['0'], ['0.5'], ['NaN'], [String(NUMERIC_LIMITS[setting].max + 1)], ['1', flag, '2']].map((values) => ({
+      const zero = NUMERIC_LIMITS[setting].min === 0 ? [] : [['0']];
+      return [['1e300'], ['-1'], ...zero, ['0.5'], ['NaN'], [String(NUMERIC_LIMITS[setting].max + 1)], ['1', flag, '2']].map((values) => ({
         label: `${flag} ${values.join(' ')}`,
         range: new RegExp(`${flag} .*must be one whole number from ${NUMERIC_LIMITS[setting].min.toLocaleString('en-US')} to ${NUMERIC_LIMITS[setting].max.toLocaleString('en-US')}`),
         args: [command, '--source', SAMPLE, '--uri', t.uri, flag, ...values],

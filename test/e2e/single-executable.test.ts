@@ -109,7 +109,8 @@ describe('the single executable on a host without Node.js', () => {
 
   test('import, plan, verify (HTML report) and status of fixtures/sample: the normal CLI\'s exit codes and documents', async () => {
     const t = await databases.open('sea_import');
-    const imported = await sea(['import', '--source', 'data/sample', ...db(t), '--json', '--rejects', 'rejects.ndjson']);
+    // --workers 2: the log files are read by the log-reader worker bundled in the executable.
+    const imported = await sea(['import', '--source', 'data/sample', ...db(t), '--json', '--rejects', 'rejects.ndjson', '--workers', '2']);
     expect(imported.code, imported.stderr).toBe(3);
     expect(JSON.parse(imported.stdout)).toMatchObject({ complete: true, exitCode: 3, totals: { inserted: 88, rejected: 15 } });
     expect((await readFile(path.join(host, 'rejects.ndjson'), 'utf8')).trim().split('\n')).toHaveLength(15);
@@ -117,11 +118,11 @@ describe('the single executable on a host without Node.js', () => {
     for (const line of imported.stderr.trim().split('\n')) expect(JSON.parse(line)).toHaveProperty('level');
 
     const reference = await databases.open('sea_reference');
-    const referenceImport = await node(['import', '--source', SAMPLE, ...db(reference), '--json']);
+    const referenceImport = await node(['import', '--source', SAMPLE, ...db(reference), '--json', '--workers', '0']);
     expect(referenceImport.code).toBe(imported.code);
     expect(dumpText(await dumpDatabase(t.db))).toBe(dumpText(await dumpDatabase(reference.db)));
 
-    const [plan, referencePlan] = await Promise.all([sea(['plan', '--source', 'data/sample', '--json']), node(['plan', '--source', SAMPLE, '--json'])]);
+    const [plan, referencePlan] = await Promise.all([sea(['plan', '--source', 'data/sample', '--json', '--workers', '2']), node(['plan', '--source', SAMPLE, '--json', '--workers', '0'])]);
     expect(plan.code, plan.stderr).toBe(referencePlan.code);
     expect((JSON.parse(plan.stdout) as { totals: unknown }).totals).toEqual((JSON.parse(referencePlan.stdout) as { totals: unknown }).totals);
 

@@ -27,7 +27,7 @@ const MAX_RUNS_IN_TREE = 6;
 const T0 = Date.UTC(2025, 10, 6, 9, 0, 0);
 
 /** What the commands of one sequence did, printed when a sequence fails. */
-export const stats = { sequences: 0, commands: 0, imports: 0, kills: 0, terms: 0, twoAtOnce: 0, liveWrites: 0 };
+export const stats = { sequences: 0, commands: 0, imports: 0, kills: 0, terms: 0, twoAtOnce: 0, liveWrites: 0, withWorkers: 0 };
 
 // ------------------------------------------------------------------------------------------------
 // Model and real system
@@ -100,6 +100,8 @@ function stemFor(runId: string, form: 'same' | 'NFD'): string {
 
 interface InProcessOptions {
   useLedger: boolean;
+  /** `--workers`: log files read by worker threads (0: the main thread). */
+  workers?: number;
   partition?: { index: number; count: number };
   overwrite?: boolean;
 }
@@ -111,14 +113,16 @@ async function inProcessImport(real: Real, options: InProcessOptions): Promise<P
   const config = resolveConfig({ source: real.root }, {}, [], REPO);
   const overrides: Partial<ImportOptions> = { useLedger: options.useLedger, overwrite: options.overwrite ?? false, batchSize: 3, concurrency: 2 };
   if (options.partition) overrides.partition = options.partition;
+  // The main thread unless a command says otherwise (the default follows the machine's cores).
+  overrides.workers = options.workers ?? 0;
   const report = await runImport({ ...config, source: real.root, ...overrides }, { db: real.t.db, serverLabel: 'model-test', logger: pino({ level: 'silent' }) });
   return { ...report, exitCode: importExitCode(report) };
 }
 
-function cliArgs(real: Real): string[] {
+function cliArgs(real: Real, workers = 0): string[] {
   // --allow-empty: the model's trees may hold no run state file at all (orphans only), which the
   // CLI otherwise refuses as a usage error (most likely the wrong --source).
-  return ['import', '--allow-empty', '--source', real.root, '--uri', real.t.uri, '--db', real.t.dbName, '--json', '--quiet', '--batch-size', '2', '--concurrency', '2', '--lease-ttl-seconds', '5'];
+  return ['import', '--allow-empty', '--source', real.root, '--uri', real.t.uri, '--db', real.t.dbName, '--json', '--quiet', '--batch-size', '2', '--concurrency', '2', '--lease-ttl-seconds', '5', '--workers', String(workers)];
 }
 
 interface CliRun {
@@ -405,27 +409,30 @@ export class LiveWrite implements Cmd {
 }
 
 export class Import implements Cmd {
-  constructor(readonly useLedger: boolean, readonly partition: 0 | 1 | 2, readonly overwrite: boolean) {}
+  constructor(readonly useLedger: boolean, readonly partition: 0 | 1 | 2, readonly overwrite: boolean, readonly workers = 0) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     stats.imports += 1;
+    if (this.workers > 0) stats.withWorkers += 1;
     const partition = this.partition === 0 ? undefined : { index: this.partition, count: 2 };
     const expected = applyImport(m.db, m.files, { overwrite: this.overwrite, ...(partition ? { partition } : {}) });
-    const report = await inProcessImport(r, { useLedger: this.useLedger, overwrite: this.overwrite, ...(partition ? { partition } : {}) });
+    const report = await inProcessImport(r, { useLedger: this.useLedger, overwrite: this.overwrite, workers: this.workers, ...(partition ? { partition } : {}) });
     await expectAgreement(m, r, expected, report, this.toString(), !this.useLedger);
   }
-  toString = (): string => `Import(${this.useLedger ? 'ledger' : 'no-ledger'}${this.partition ? `, partition ${this.partition}/2` : ''}${this.overwrite ? ', overwrite' : ''})`;
+  toString = (): string =>
+    `Import(${this.useLedger ? 'ledger' : 'no-ledger'}${this.partition ? `, partition ${this.partition}/2` : ''}${this.overwrite ? ', overwrite' : ''}${this.workers ? `, ${this.workers} workers` : ''})`;
 }
 
 /** The built CLI, stopped by a signal at a random moment, then the same command run to the end. */
 export class InterruptedImport implements Cmd {
-  constructor(readonly signal: 'SIGKILL' | 'SIGTERM', readonly delayMs: number) {}
+  constructor(readonly signal: 'SIGKILL' | 'SIGTERM', readonly delayMs: number, readonly workers = 0) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     if (this.signal === 'SIGKILL') stats.kills += 1;
     else stats.terms += 1;
+    if (this.workers > 0) stats.withWorkers += 1;
     const expected = applyImport(m.db, m.files);
-    const child = startCli(cliArgs(r));
+    const child = startCli(cliArgs(r, this.workers));
     await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     try {
       process.kill(child.pid, this.signal);
@@ -436,7 +443,7 @@ export class InterruptedImport implements Cmd {
     if (this.signal === 'SIGTERM' && stopped.code !== null && ![0, 3, 4].includes(stopped.code)) {
       throw new Error(`${this.toString()}: the stopped import exited ${stopped.code}: ${stopped.stderr}`);
     }
-    const rerun = await startCli(cliArgs(r)).done;
+    const rerun = await startCli(cliArgs(r, this.workers)).done;
     let report: PrintedImportReport;
     try {
       report = JSON.parse(rerun.stdout) as PrintedImportReport;
@@ -446,7 +453,7 @@ export class InterruptedImport implements Cmd {
     expect(rerun.code).toBe(report.exitCode);
     await expectAgreement(m, r, expected, report, `${this.toString()} then the same command again`, false);
   }
-  toString = (): string => `InterruptedImport(${this.signal} after ${this.delayMs} ms)`;
+  toString = (): string => `InterruptedImport(${this.signal} after ${this.delayMs} ms${this.workers ? `, ${this.workers} workers` : ''})`;
 }
 
 /**
@@ -512,8 +519,14 @@ const runIdArb = hostileName.filter((name) => !/^\.+$/.test(sanitize(name)) && n
 const small = fc.nat({ max: 20 });
 
 const importArb = fc
-  .tuple(fc.boolean(), fc.constantFrom<0 | 1 | 2>(0, 0, 0, 1, 2), fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }))
-  .map(([ledger, partition, overwrite]) => new Import(ledger, partition, overwrite));
+  .tuple(
+    fc.boolean(),
+    fc.constantFrom<0 | 1 | 2>(0, 0, 0, 1, 2),
+    fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    // Log files read in the main thread or by one or two worker threads: the same outcome.
+    fc.constantFrom(0, 0, 1, 2),
+  )
+  .map(([ledger, partition, overwrite, workers]) => new Import(ledger, partition, overwrite, workers));
 
 /** Imports are listed three times: they are where the checks happen. */
 export const commandArbs = [
@@ -543,7 +556,9 @@ export const commandArbs = [
   importArb,
   importArb,
   importArb,
-  fc.tuple(fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGKILL', 'SIGTERM'), fc.integer({ min: 0, max: 1200 })).map(([signal, delay]) => new InterruptedImport(signal, delay)),
+  fc
+    .tuple(fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGKILL', 'SIGTERM'), fc.integer({ min: 0, max: 1200 }), fc.constantFrom(0, 0, 1, 2))
+    .map(([signal, delay, workers]) => new InterruptedImport(signal, delay, workers)),
   fc.constant(new TwoImports()),
   fc.tuple(small, fc.integer({ min: 1, max: 40 })).map(([index, lines]) => new ImportDuringAppend(index, lines)),
 ];
