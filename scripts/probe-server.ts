@@ -532,6 +532,29 @@ async function logsCollection(): Promise<void> {
       { smallMs: s.ms, largeMs: l.ms, rows: l.rows, indexInPlan: l.index, filterPushdown: l.pushdown });
   }
 
+  // One full read (verify's scan), and where a full read starts after one that stopped early
+  // (PostgreSQL's synchronized sequential scans start where the last scan of a large table was).
+  const position = new Map(ids.map((id, index) => [String(id), index]));
+  const firstIndex = async (): Promise<number> => {
+    const doc = await coll.find({}, { batchSize: 10 }).limit(1).next();
+    return doc ? (position.get(String(doc._id)) ?? -1) : -1;
+  };
+  const full = await timed(async () => {
+    let n = 0;
+    for await (const doc of coll.find({}, { batchSize: 1000 })) if (doc) n += 1;
+    return n;
+  });
+  record('reads', `find {} (every document, one cursor)`, `${ms(full.ms)} = ${Math.round(full.value / (full.ms / 1000)).toLocaleString('en')} docs/s`,
+    `${full.value} documents; cf. the insertMany rate above`, { ms: full.ms, docs: full.value });
+  const before = await firstIndex();
+  const partial = coll.find({}, { batchSize: 1000 });
+  let read = 0;
+  for await (const doc of partial) if (doc && ++read >= Math.floor(args.docs * 0.6)) break;
+  const after = await firstIndex();
+  record('reads', 'where a full read starts, after one stopped at 60 %',
+    after <= args.docs * 0.05 ? `at the start (document ${after})` : `not at the start: document ${after} of ${args.docs}`,
+    `before: document ${before}`, { before, after });
+
   // Counts: exact or not, right after the import, and how long each takes.
   const stats = await timed(() => db.command({ collStats: 'logs' }));
   const est = await timed(() => coll.estimatedDocumentCount());

@@ -11,7 +11,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../tool-version.js';
 import { findExtraDocuments } from '../verify/find-extra-documents.js';
 import { RunSelection } from '../verify/run-selection.js';
 import { verifyPassed } from '../verify/verify-verdict.js';
-import { VerifySink } from '../verify/verify-sink.js';
+import { VerifySink, verifyReadMode } from '../verify/verify-sink.js';
+import { describeServer, detectServerProfile, type ReadStrategy } from '../server/server-profile.js';
 import { DEFAULT_VERIFY_DETAIL_LIMIT, DEFAULT_VERIFY_RUN_LIMIT, VerifyTally, compareText } from '../verify/verify-tally.js';
 import { readSourceRecords } from '../read/read-source-records.js';
 import type { RejectionAcceptance } from '../domain/rejection-acceptance.js';
@@ -50,6 +51,10 @@ export interface VerifyDependencies {
   signal?: AbortSignal;
   /** Progress while the source is read and compared (bars on a TTY, periodic log lines); none by default. */
   progress?: ImportProgress;
+  /** How to read the database, instead of the detected server profile's (tests run both ways on one server). */
+  reads?: ReadStrategy;
+  /** Records and documents one comparing read holds at most (tests: a small value exercises the fallbacks). */
+  readBudget?: number;
 }
 
 /**
@@ -68,10 +73,28 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
       : options.runIds !== undefined
         ? RunSelection.runs(options.runIds)
         : RunSelection.all();
-  deps.logger?.info({ files: countFiles(inventory), scope: selection.kind }, 'source scanned; comparing with the database');
+  const profile = deps.reads ? undefined : await detectServerProfile(deps.db, [options.collections.logs, options.collections.runs, options.collections.ledger]);
+  const reads = deps.reads ?? (profile as { reads: ReadStrategy }).reads;
+  const runsInScope =
+    selection.kind === 'all' ? undefined : selection.kind === 'runs' ? (selection.namedRunIds() ?? []).length : Math.min(selection.requestedSize, inventory.files.runs.length);
+  const mode = verifyReadMode(reads, runsInScope);
+  deps.logger?.info(
+    { files: countFiles(inventory), scope: selection.kind, reads: mode, ...(profile ? { server: describeServer(profile) } : {}) },
+    'source scanned; comparing with the database',
+  );
 
   const tally = new VerifyTally(options.detailLimit ?? DEFAULT_VERIFY_DETAIL_LIMIT);
-  const sink = new VerifySink(deps.db, options.collections, tally, selection, options.batchSize);
+  const willRead = Object.fromEntries(COLLECTION_ROLES.map((role) => [role, inventory.files[role].filter((file) => !selection.skipFile(file))])) as Record<CollectionRole, typeof inventory.files.runs>;
+  const sink = new VerifySink(deps.db, options.collections, tally, selection, {
+    holdLimit: options.batchSize,
+    reads,
+    mode,
+    files: willRead,
+    checkStop: () => {
+      if (deps.signal?.aborted) throw new StopReading();
+    },
+    ...(deps.readBudget === undefined ? {} : { budget: deps.readBudget }),
+  });
   const readTally = new ImportTally(undefined, (rejection) => sink.noteRejection(rejection), options.acceptance);
   // Sized like import's: every file counts, those outside --run/--sample as soon as they are skipped.
   const progress = deps.progress;
@@ -79,7 +102,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
   let complete = true;
   try {
     await readSourceRecords(
-      inventory,
+      await sink.startScans(inventory),
       options,
       readTally,
       {
@@ -103,7 +126,10 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
         },
       },
     );
+    // In scan mode this reads the rest of each collection too: the extras are found on the way.
+    await sink.finish();
   } catch (error) {
+    await sink.close();
     if (!(error instanceof StopReading)) throw error;
     complete = false;
   } finally {
@@ -116,9 +142,8 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDependencies
       ? undefined
       : [...new Set([...(selection.namedRunIds() ?? []), ...[...sink.sourceRunIds].filter((runId) => selection.includes(runId))])].sort(compareText);
   if (complete) {
-    await sink.finish();
     deps.logger?.info('source compared; looking for documents only the database holds');
-    await findExtraDocuments(deps.db, options.collections, sink, tally, selection, selectedIds);
+    await findExtraDocuments(deps.db, options.collections, sink, tally, selection, selectedIds, reads);
   }
   tally.attributeRejections(
     (attribution) => {
