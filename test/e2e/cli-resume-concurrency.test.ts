@@ -113,7 +113,14 @@ describe('the import lease', () => {
     expect(result.code, result.stderr).toBe(4);
     expect(result.stderr).toContain('[LEASE_LOST]');
     expect(result.stderr).toContain('run the same command again');
-    expect(await countsOf(t.db), 'no write after the lease was lost').toEqual(before);
+    // A batch that had passed its lease check when the process was stopped goes out on waking
+    // (the check cannot be atomic with the send): at most --concurrency batches of --batch-size
+    // entries (2 x 50 here, importArgs). No batch after those: the next check finds the lease lost.
+    const after = await countsOf(t.db);
+    expect({ ...after, logs: 0 }, 'only log batches were in flight').toEqual({ ...before, logs: 0 });
+    expect(after.logs - before.logs, 'at most the batches in flight when it was stopped land').toBeLessThanOrEqual(2 * 50);
+    await sleep(1_000);
+    expect(await countsOf(t.db), 'nothing lands after the holder exited').toEqual(after);
     expect((await leaseDoc(t))?.sessionId, 'the new holder keeps its lease').toBe('the-new-holder');
 
     // Once the new holder is gone, the same command finishes the job.
