@@ -36,7 +36,7 @@ export async function lossyProxy(upstreamPort: number, upstreamHost = '127.0.0.1
     }
     client.pipe(upstream);
     // Replies are forwarded whole messages at a time, so one can be held back by its responseTo.
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (pending.length >= HEADER_BYTES) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../helpers/test-db.js';
+import type { Document } from 'mongodb';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
@@ -102,7 +103,7 @@ describe('preflight', () => {
     const t = await databases.open('cli_preflight_conflict');
     await t.db.collection('pack_run_logs').createIndex({ runId: 1, sequence: 1 }, { name: 'ux_logs_run_sequence' });
     const expiresAt = new Date(Date.now() + 10 * 60_000);
-    await t.db.collection<{ _id: string }>('taskrunner_backfill_ledger').insertOne({ _id: 'lease:1/1', kind: 'lease', partition: '1/1', sessionId: 'abc', host: 'other-host', pid: 4242, acquiredAt: new Date(), expiresAt });
+    await t.db.collection<{ _id: string } & Document>('taskrunner_backfill_ledger').insertOne({ _id: 'lease:1/1', kind: 'lease', partition: '1/1', sessionId: 'abc', host: 'other-host', pid: 4242, acquiredAt: new Date(), expiresAt });
     const result = await cli(['preflight', '--source', SAMPLE, '--uri', t.uri, '--json', '--quiet']);
     expect(result.code).toBe(3);
     const out = report(result);

@@ -187,7 +187,7 @@ export async function stateOf(db: Db): Promise<string> {
 }
 
 /** Documents per data collection (exact counts), to say what differs when dumps differ. */
-export async function countsOf(db: Db): Promise<Record<string, number>> {
+export async function countsOf(db: Db): Promise<Record<'runs' | 'logs' | 'approvals' | 'artifacts', number>> {
   const names = DEFAULT_COLLECTION_NAMES;
   return {
     runs: await db.collection(names.runs).countDocuments({}),

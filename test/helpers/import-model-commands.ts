@@ -145,6 +145,13 @@ function startCli(args: readonly string[]): { pid: number; done: Promise<CliRun>
   return { pid: child.pid as number, done };
 }
 
+/** Documents in the four data collections. */
+async function countAll(db: Db): Promise<number> {
+  let total = 0;
+  for (const role of ROLES) total += await db.collection(COLLECTIONS[role]).countDocuments({});
+  return total;
+}
+
 async function dumpReal(db: Db): Promise<Record<Role, string[]>> {
   const out = {} as Record<Role, string[]>;
   for (const role of ROLES) {
@@ -379,10 +386,22 @@ export class WriteManifest implements Cmd {
 
 /** What the live service does after the cutover: newer documents, new log entries. */
 export class LiveWrite implements Cmd {
-  constructor(readonly kind: 'run-newer' | 'log-entry' | 'approval-newer', readonly index: number) {}
+  constructor(readonly kind: 'run-newer' | 'log-entry' | 'approval-newer' | 'log-conflict', readonly index: number) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     stats.liveWrites += 1;
+    if (this.kind === 'log-conflict') {
+      // The service writes an entry under a key a log of the tree has or will have (sequences are
+      // line numbers) before the import got there: the import must report a conflict for it,
+      // on every run that reads that line, killed or not.
+      const runId = runAt(m, this.index);
+      const sequence = BigInt(1 + (this.index % 6));
+      if (runId === undefined || m.db.logs.has(key(runId, String(sequence)))) return;
+      const doc: Document = { _id: new ObjectId(), runId, sequence, timestamp: new Date(T0), level: 'info', eventType: 'live', message: 'written by the service first' };
+      await r.t.db.collection(COLLECTIONS.logs).insertOne(doc);
+      m.db.logs.set(key(runId, String(sequence)), doc);
+      return;
+    }
     if (this.kind === 'run-newer' || this.kind === 'log-entry') {
       const runs = [...m.db.runs.values()];
       const run = runs[this.index % Math.max(1, runs.length)];
@@ -425,15 +444,28 @@ export class Import implements Cmd {
 
 /** The built CLI, stopped by a signal at a random moment, then the same command run to the end. */
 export class InterruptedImport implements Cmd {
-  constructor(readonly signal: 'SIGKILL' | 'SIGTERM', readonly delayMs: number, readonly workers = 0) {}
+  /**
+   * `delayMs`: stopped that long after it started; `afterDocuments`: stopped as soon as that many
+   * more documents are in the database than when it started (right after a batch was answered,
+   * where the ledger is most likely behind the data).
+   */
+  constructor(readonly signal: 'SIGKILL' | 'SIGTERM', readonly delayMs: number, readonly workers = 0, readonly afterDocuments = 0) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     if (this.signal === 'SIGKILL') stats.kills += 1;
     else stats.terms += 1;
     if (this.workers > 0) stats.withWorkers += 1;
     const expected = applyImport(m.db, m.files);
+    const documentsBefore = await countAll(r.t.db);
     const child = startCli(cliArgs(r, this.workers));
-    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    let exited = false;
+    void child.done.then(() => (exited = true));
+    if (this.afterDocuments > 0) {
+      const deadline = Date.now() + 15_000;
+      while (!exited && Date.now() < deadline && (await countAll(r.t.db)) < documentsBefore + this.afterDocuments) await new Promise((resolve) => setTimeout(resolve, 2));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    }
     try {
       process.kill(child.pid, this.signal);
     } catch {
@@ -453,7 +485,8 @@ export class InterruptedImport implements Cmd {
     expect(rerun.code).toBe(report.exitCode);
     await expectAgreement(m, r, expected, report, `${this.toString()} then the same command again`, false);
   }
-  toString = (): string => `InterruptedImport(${this.signal} after ${this.delayMs} ms${this.workers ? `, ${this.workers} workers` : ''})`;
+  toString = (): string =>
+    `InterruptedImport(${this.signal} after ${this.afterDocuments > 0 ? `${this.afterDocuments} more documents` : `${this.delayMs} ms`}${this.workers ? `, ${this.workers} workers` : ''})`;
 }
 
 /**
@@ -552,13 +585,18 @@ export const commandArbs = [
   fc
     .tuple(small, fc.uniqueArray(hostileName.filter((n) => n.length > 0), { minLength: 1, maxLength: 3 }), fc.integer({ min: 0, max: 3 }))
     .map(([index, names, version]) => new WriteManifest(index, names, version)),
-  fc.tuple(fc.constantFrom<LiveWrite['kind']>('run-newer', 'log-entry', 'approval-newer'), small).map(([kind, index]) => new LiveWrite(kind, index)),
+  fc.tuple(fc.constantFrom<LiveWrite['kind']>('run-newer', 'log-entry', 'approval-newer', 'log-conflict'), small).map(([kind, index]) => new LiveWrite(kind, index)),
   importArb,
   importArb,
   importArb,
   fc
-    .tuple(fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGKILL', 'SIGTERM'), fc.integer({ min: 0, max: 1200 }), fc.constantFrom(0, 0, 1, 2))
-    .map(([signal, delay, workers]) => new InterruptedImport(signal, delay, workers)),
+    .tuple(
+      fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGKILL', 'SIGTERM'),
+      fc.integer({ min: 0, max: 1200 }),
+      fc.constantFrom(0, 0, 1, 2),
+      fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }) }),
+    )
+    .map(([signal, delay, workers, afterDocuments]) => new InterruptedImport(signal, delay, workers, afterDocuments)),
   fc.constant(new TwoImports()),
   fc.tuple(small, fc.integer({ min: 1, max: 40 })).map(([index, lines]) => new ImportDuringAppend(index, lines)),
 ];

@@ -227,7 +227,7 @@ describe('verify after damage in the database and in the source', () => {
     expect(where(report, 'keptNewer')).toEqual(['nightly-scan-1187/runs']);
     const nightly = runOf(report, 'nightly-scan-1187');
     expect(nightly.collections.runs).toMatchObject({ expected: 1, found: 1, keptNewer: 1, mismatched: 0 });
-    expect(nightly.keptNewer[0]?.databaseVersion > (nightly.keptNewer[0]?.fileVersion ?? '')).toBe(true);
+    expect((nightly.keptNewer[0]?.databaseVersion ?? '') > (nightly.keptNewer[0]?.fileVersion ?? '')).toBe(true);
   });
 
   it('reports the corrupt source line as a rejection at its line, and its old entry as extra', () => {

@@ -70,7 +70,7 @@ describe('text renderers escape input-derived text', () => {
 });
 
 function importReportWith(file: string): ImportReport {
-  const zero = { inserted: 0, updated: 0, unchanged: 0, keptNewer: 0, conflict: 0, rejected: 0 };
+  const zero = { inserted: 0, updated: 0, unchanged: 0, keptNewer: 0, conflict: 0, rejected: 0, accepted: 0 };
   return {
     command: 'import',
     tool: { name: 'taskrunner-backfill', version: 'test' },
@@ -89,11 +89,13 @@ function importReportWith(file: string): ImportReport {
     },
     totals: { ...zero, rejected: 1 },
     rejections: [
-      { collection: 'logs', file, line: 3, reason: 'invalid-json', message: 'not valid JSON: "\u0007\r"', hint: 'Fix the JSON.' },
+      { collection: 'logs', file, line: 3, reason: 'invalid-json', message: 'not valid JSON: "\u0007\r"', hint: 'Fix the JSON.', fingerprint: 'f'.repeat(16) },
     ],
     conflicts: [],
     keptNewer: [],
     detailsTruncated: false,
+    acceptedRejections: [],
+    unusedAcceptances: 0,
     orphanRunIds: ['run-\u001b]0;pwned\u0007'],
     warnings: [],
   };
