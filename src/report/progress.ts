@@ -75,7 +75,8 @@ export function createProgressBars(stream: NodeJS.WritableStream): ImportProgres
       phase: PHASE_LABEL[role].padEnd(9),
       files: `${entry.files}/${totals[role].files}`,
       records: entry.records,
-      rate: seconds > 0 ? Math.round(entry.records / seconds) : 0,
+      // A rate over a few milliseconds says nothing (150,000 rec/s for a phase of 150 records).
+      rate: seconds >= 0.5 ? Math.round(entry.records / seconds) : '-',
     });
   };
   const barFor = (role: CollectionRole) => {
@@ -83,7 +84,7 @@ export function createProgressBars(stream: NodeJS.WritableStream): ImportProgres
     if (!entry && totals) {
       if (!active) process.once('exit', showCursor);
       active = true;
-      const bar = multibar.create(Math.max(1, totals[role].bytes), 0, { phase: PHASE_LABEL[role].padEnd(9), files: `0/${totals[role].files}`, records: 0, rate: 0 });
+      const bar = multibar.create(Math.max(1, totals[role].bytes), 0, { phase: PHASE_LABEL[role].padEnd(9), files: `0/${totals[role].files}`, records: 0, rate: '-' });
       entry = { bar, files: 0, records: 0, bytes: 0, started: Date.now() };
       bars.set(role, entry);
     }
