@@ -14,8 +14,8 @@
  *   V  `verify` of A's database (the built CLI, --json): verifyVsImport = V / A, and its peak RSS
  *   S  many small files: a second tree of --small-runs runs x 4 files (a few log lines each),
  *      first import, then the unchanged re-run (smallFilesRerunVsImport), and `status` on it
- *   P  `plan` records/s, with 1 and 2 worker threads when the CLI takes --workers (planScaling =
- *      2 / 1), else single-threaded (planScaling null)
+ *   P  `plan` records/s, with 0 (main thread), 1 and 2 worker threads when the CLI takes --workers
+ *      (planScaling = 2 / 1), else single-threaded (planScaling null)
  *
  * Each is repeated (--repeat) and the medians are reported. The last line of stdout is one JSON
  * object (importVsRaw, rerunVsImport, resumeVsImport, verifyVsImport, cpuVsNaive,
@@ -295,7 +295,7 @@ try {
   if (phases.has('P')) {
     const help = await runCli(['plan', '--help']);
     workersOption = help.stdout.includes('--workers');
-    log(`plan ${workersOption ? 'takes --workers: measured with 1 and 2' : 'has no --workers option: measured single-threaded, planScaling null'}`);
+    log(`plan ${workersOption ? 'takes --workers: measured with 0, 1 and 2' : 'has no --workers option: measured single-threaded, planScaling null'}`);
   }
   for (let rep = 1; rep <= sizes.repeat; rep++) {
     const tag = `${Date.now().toString(36)}_${rep}`;
@@ -394,12 +394,12 @@ try {
     }
 
     if (phases.has('P') && tree) {
-      const plans = workersOption ? [['--workers', '1'], ['--workers', '2']] : [[]];
+      const plans = workersOption ? [['--workers', '0'], ['--workers', '1'], ['--workers', '2']] : [[]];
       for (const extra of plans) {
         const p = await runCli(['plan', '--source', tree.root, '--json', '--quiet', ...extra]);
         const planned = parsed<{ totals: { inserted: number } }>(p);
         if (p.code !== 0 || planned?.totals.inserted !== expectedDocs) throw new Error(`P: plan ${extra.join(' ')} exit ${p.code}, ${planned?.totals.inserted} records of ${expectedDocs}`);
-        (extra.length === 0 ? figures.planMs : extra[1] === '1' ? figures.plan1Ms : figures.plan2Ms).push(p.ms);
+        (extra.length === 0 || extra[1] === '0' ? figures.planMs : extra[1] === '1' ? figures.plan1Ms : figures.plan2Ms).push(p.ms);
         figures.planRssMb.push(p.maxRssMb);
         log(`rep ${rep} P plan ${extra.join(' ') || '(one thread)'}: ${(p.ms / 1000).toFixed(2)} s = ${round(expectedDocs / (p.ms / 1000), 0)} records/s, peak RSS ${p.maxRssMb.toFixed(0)} MB`);
       }
@@ -430,7 +430,7 @@ const peak = (values: number[]): number | null => (values.length === 0 ? null : 
 const medians = Object.fromEntries(Object.entries(figures).filter(([name]) => name.endsWith('Ms') && !name.endsWith('RssMb')).map(([name, values]) => [name.replace(/Ms$/, ''), ms0(medianOf(values))])) as Record<string, number | null>;
 const importMs = medianOf(figures.importMs);
 const planRecordsPerSecond = workersOption
-  ? { workers1: perSecond(expectedDocs, medianOf(figures.plan1Ms)), workers2: perSecond(expectedDocs, medianOf(figures.plan2Ms)) }
+  ? { workers0: perSecond(expectedDocs, medianOf(figures.planMs)), workers1: perSecond(expectedDocs, medianOf(figures.plan1Ms)), workers2: perSecond(expectedDocs, medianOf(figures.plan2Ms)) }
   : { oneThread: perSecond(expectedDocs, medianOf(figures.planMs)) };
 const rssByPhase = {
   import: peak(figures.peakRssMb),

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import type { CollectionNames } from '../config/collection-names.js';
 import { dotnetEnvironment, readConfigFiles } from '../config/config-files.js';
 import { checkConnectionStringScheme } from '../config/connection-string.js';
-import { DEFAULTS, DEFAULT_WORKERS_RULE, defaultWorkers } from '../config/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { rangeText } from '../config/limits.js';
 import { databaseInConnectionString } from '../config/redact.js';
 import { resolveConfig, type BackfillConfig, type CliOptions } from '../config/resolve-config.js';
@@ -28,7 +28,7 @@ export function withSourceOptions<T>(yargs: Argv<T>) {
     .option('enum-style', { type: 'string', requiresArg: true, choices: ENUM_STYLES as string[], describe: `How enums are written [default: ${DEFAULTS.enumStyle}]` })
     .option('max-file-bytes', { type: 'number', requiresArg: true, describe: `Largest state/approvals/manifest file read [default: ${DEFAULTS.maxFileBytes}; ${rangeText('maxFileBytes')}]` })
     .option('max-line-bytes', { type: 'number', requiresArg: true, describe: `Largest log line kept [default: ${DEFAULTS.maxLineBytes}; ${rangeText('maxLineBytes')}]` })
-    .option('workers', { type: 'number', requiresArg: true, describe: `Worker threads that read and normalize log files; 0 reads them in the main thread [default: ${defaultWorkers()} here (${DEFAULT_WORKERS_RULE}); ${rangeText('workers')}]` })
+    .option('workers', { type: 'number', requiresArg: true, describe: `Worker threads that read and normalize log files; 0 reads them in the main thread [default: ${DEFAULTS.workers}; ${rangeText('workers')}]` })
     .option('batch-size', { type: 'number', requiresArg: true, describe: `Records per write batch [default: ${DEFAULTS.batchSize}; ${rangeText('batchSize')}]` })
     .option('batch-bytes', { type: 'number', requiresArg: true, describe: `Approximate bytes per write batch [default: ${DEFAULTS.batchBytes}; ${rangeText('batchBytes')}]` })
     .option('accept-rejections', {

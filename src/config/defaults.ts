@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 /** Defaults for every tunable, named so the README and `--help` can cite them. */
 export const DEFAULTS = Object.freeze({
   batchSize: 1000,
@@ -8,16 +7,10 @@ export const DEFAULTS = Object.freeze({
   maxLineBytes: 16 * 1024 * 1024,
   enumStyle: 'camel' as const,
   logLevel: 'info',
+  /**
+   * Log-reader worker threads: none by default. Measured (README, "Performance"): handing the
+   * records of a worker's read back to the main thread costs it about as much as reading them
+   * there, so on 2 cores `plan` took 2.2-2.3 s with 0 workers, 2.7-2.9 s with 1 and 2.5 s with 2.
+   */
+  workers: 0,
 });
-
-/** How the default of `--workers` follows the cores (README, "Performance"). */
-export const DEFAULT_WORKERS_RULE = 'the cores less one, at most 4';
-
-/**
- * The default number of log-reader worker threads: the cores less one (the main thread batches
- * and writes, and the driver serializes there), at most 4 (beyond that the main thread's share,
- * not parsing, limits). Measured in README, "Performance".
- */
-export function defaultWorkers(cores: number = availableParallelism()): number {
-  return Math.max(0, Math.min(cores - 1, 4));
-}

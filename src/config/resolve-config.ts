@@ -4,7 +4,7 @@ import { ENUM_STYLES, type EnumStyle } from '../normalize/enums.js';
 import { printable } from '../report/printable.js';
 import { DEFAULT_SOURCE_GLOBS, type SourceGlobs } from '../scan/find-source-files.js';
 import { DEFAULT_COLLECTION_NAMES, type CollectionNames } from './collection-names.js';
-import { DEFAULTS, defaultWorkers } from './defaults.js';
+import { DEFAULTS } from './defaults.js';
 import { parseConfigFile, type ConfigFileText, type FlatConfig } from './parse-config-file.js';
 import { checkedSetting } from './limits.js';
 import { databaseInConnectionString, redactConnectionString } from './redact.js';
@@ -158,7 +158,7 @@ export function resolveConfig(
     concurrency: checkedSetting('concurrency', pick('concurrency') ?? DEFAULTS.concurrency),
     maxFileBytes: checkedSetting('maxFileBytes', pick('maxFileBytes') ?? DEFAULTS.maxFileBytes),
     maxLineBytes: checkedSetting('maxLineBytes', pick('maxLineBytes') ?? DEFAULTS.maxLineBytes),
-    workers: checkedSetting('workers', pick('workers') ?? defaultWorkers()),
+    workers: checkedSetting('workers', pick('workers') ?? DEFAULTS.workers),
     overwrite: Boolean(pick('overwrite') ?? false),
     origin: Object.freeze({
       files: files.map((file) => file.path),
