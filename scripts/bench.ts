@@ -24,7 +24,7 @@
  * .bench/bench-results.json).
  *
  * Options: --server sqlite|postgresql (FerretDB's backend; MONGODB_URI still wins)
- *          --runs 2000 --lines 1000000 --repeat 2 --batch-size 1000 --concurrency 4
+ *          --runs 2000 --lines 1000000 --repeat 1 --batch-size 1000 --concurrency 4
  *          --small-runs 12500 --small-lines 4
  *          --quick (400 runs, 200,000 lines, 2,500 small runs, repeat 1: a few minutes)
  *          --compare-documents (dump A, B and D and compare byte for byte; for small sizes)
@@ -66,7 +66,7 @@ const args = await yargs(process.argv.slice(2))
   .option('quick', { type: 'boolean', default: false, describe: 'a few minutes: 400 runs, 200,000 lines, 2,500 small runs, repeat 1' })
   .option('runs', { type: 'number', describe: 'runs in the tree [default: 2000; --quick 400]' })
   .option('lines', { type: 'number', describe: 'log lines in all [default: 1,000,000; --quick 200,000]' })
-  .option('repeat', { type: 'number', describe: 'repetitions of each phase [default: 2; --quick 1]' })
+  .option('repeat', { type: 'number', describe: 'repetitions of each phase [default: 1 (about 11 minutes on FerretDB/SQLite, 2 cores); 2 or more for medians]' })
   .option('small-runs', { type: 'number', describe: 'S: runs of the many-small-files tree, 4 files each [default: 12,500; --quick 2,500]' })
   .option('small-lines', { type: 'number', default: 4, describe: 'S: log lines per run' })
   .option('batch-size', { type: 'number', default: DEFAULTS.batchSize })
@@ -80,7 +80,7 @@ const args = await yargs(process.argv.slice(2))
 const sizes = {
   runs: args.runs ?? (args.quick ? 400 : 2000),
   lines: args.lines ?? (args.quick ? 200_000 : 1_000_000),
-  repeat: args.repeat ?? (args.quick ? 1 : 2),
+  repeat: args.repeat ?? 1,
   smallRuns: args.smallRuns ?? (args.quick ? 2500 : 12_500),
 };
 
