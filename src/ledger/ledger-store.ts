@@ -204,7 +204,7 @@ export class LedgerStore {
   async compactFiles(partition: string, beforeWrite: () => Promise<void> = async () => undefined): Promise<CompactionResult> {
     const state = this.files.get(partition);
     if (!state) return { compacted: false, reason: 'not loaded' };
-    if (!state.whole) return { compacted: false, reason: 'a ledger write failed in this run' };
+    if (!state.whole) return { compacted: false, reason: 'not loaded whole, or a ledger write failed in this run' };
     if (state.digested) return { compacted: false, reason: 'unchanged' };
     const shared = new SharedStrings();
     const current = new Map<string, LedgerFileEntry>();
