@@ -26,10 +26,14 @@ export class LedgerMarks {
     private readonly optionsKey: string,
     private readonly sessionId: string,
     private readonly now: () => Date,
-    /** Entry ids already in the ledger (loaded at start, grown as entries are written). */
-    private readonly known: Set<string>,
     /** A lost ledger write only means the file is read again next time: report it, go on. */
     private readonly onError: (error: unknown) => void,
+    /**
+     * Checks the lease before the ledger folds its journals into a digest (when enough of them
+     * accumulated, see `LedgerStore.compactionDue`). A failed compaction loses nothing (the
+     * journals stay): it is reported with `compaction.onError`.
+     */
+    private readonly compaction: { beforeWrite: () => Promise<void>; onError: (error: unknown) => void } = { beforeWrite: async () => undefined, onError: () => undefined },
   ) {}
 
   /**
@@ -102,10 +106,12 @@ export class LedgerMarks {
       const entries = [...new Map(this.pending.map((entry) => [entry._id, entry])).values()];
       this.pending = [];
       try {
-        await this.ledger.writeFiles(entries, this.known);
-        for (const entry of entries) this.known.add(entry._id);
+        await this.ledger.writeFiles(entries);
       } catch (error) {
         this.onError(error);
+      }
+      if (this.ledger.compactionDue(this.partition)) {
+        await this.ledger.compactFiles(this.partition, this.compaction.beforeWrite).catch(this.compaction.onError);
       }
       const wait = LEDGER_WRITE_INTERVAL_MS - (Date.now() - started);
       if (wait > 0 && !this.closing) {

@@ -115,8 +115,14 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     progress?.start(workTotals(inventory));
     const optionsKey = outputOptionsKey(options);
     const marks = useLedger
-      ? new LedgerMarks(ledger, label, optionsKey, session.sessionId, now, new Set(known.keys()), (error) =>
-          deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
+      ? new LedgerMarks(
+          ledger,
+          label,
+          optionsKey,
+          session.sessionId,
+          now,
+          (error) => deps.logger.warn({ error: (error as Error).message }, 'could not record finished files in the ledger; they will be read again next time'),
+          { beforeWrite: () => lease.assertHeld(), onError: (error) => compactionFailed(deps.logger, error) },
         )
       : undefined;
     const sink = new DatabaseSink(deps.db, options, tally, deps.logger, { profile, updates }, () => lease.assertHeld(), marks);
@@ -197,6 +203,17 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     if (complete && !failure && runIds) {
       await rehomeOrphans(deps.db, options, inventory, runIds, orphanMarkers.values(), mine, ledger, tally, () => lease.assertHeld(), deps.signal);
     }
+    // The journals this run wrote are folded into the partition's digest, so the ledger stays a
+    // few documents (and the next run's queries cheap); also after a stop (the journals are as
+    // final as they get). Nothing is written when nothing changed (an unchanged re-run).
+    if (useLedger && !failure) {
+      try {
+        const compaction = await ledger.compactFiles(label, () => lease.assertHeld());
+        deps.logger.debug({ compaction }, 'ledger file entries');
+      } catch (error) {
+        compactionFailed(deps.logger, error);
+      }
+    }
     if (failure) throw failure.error;
 
     const report = buildImportReport(
@@ -226,6 +243,11 @@ export async function runImport(options: ImportOptions, deps: ImportDependencies
     await ledger.writeSession(session).catch((error: unknown) => deps.logger.warn({ error: (error as Error).message }, 'could not record the session end in the ledger'));
     await lease.release();
   }
+}
+
+/** A compaction that failed loses nothing: the journals it would have folded stay and are read as they are. */
+function compactionFailed(logger: Logger, error: unknown): void {
+  logger.warn({ error: (error as Error).message }, "could not fold the ledger's journals into its digest; the next run reads them as they are");
 }
 
 /**

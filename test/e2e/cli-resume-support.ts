@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import { detectServerProfile, type ServerProfile } from '../../src/server/server-profile.js';
 import { DEFAULT_COLLECTION_NAMES } from '../../src/config/collection-names.js';
+import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession } from '../../src/ledger/ledger-types.js';
 import type { ImportReport } from '../../src/report/import-report.js';
 import type { StatusReport } from '../../src/report/status-report.js';
@@ -177,8 +178,9 @@ export async function waitForLeaseExpiry(db: Db): Promise<LedgerLease[]> {
   return leases;
 }
 
+/** Every file entry the ledger holds (packed in journals and digests: read through the ledger's own reader). */
 export async function ledgerFiles(db: Db): Promise<LedgerFileEntry[]> {
-  return (await db.collection(LEDGER).find({ kind: 'file' }).toArray()) as unknown as LedgerFileEntry[];
+  return new LedgerStore(db, LEDGER).allFiles();
 }
 
 /** The four data collections as one text, sorted by unique key, `_id`s included. */

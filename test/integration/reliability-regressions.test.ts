@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { importExitCode } from '../../src/cli/exit-codes.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js';
+import { LedgerStore } from '../../src/ledger/ledger-store.js';
 import type { ImportReport } from '../../src/report/import-report.js';
 import { dumpDatabase, dumpText } from '../helpers/dump.js';
 import { approval, artifactOutput, logLine, makeSourceTree, manifest, ndjson, runState, type SourceTree, type TreeSpec } from '../helpers/source-tree.js';
@@ -182,7 +183,7 @@ describe('issue 10 regressions: the import core', () => {
     const second = await importInto(t, source.root);
     expect(second.totals.conflict).toBe(1);
     expect(importExitCode(second)).toBe(3);
-    const entry = await t.db.collection(LEDGER).findOne({ kind: 'file', role: 'logs' });
+    const entry = (await new LedgerStore(t.db, LEDGER).allFiles()).find((file) => file.role === 'logs');
     expect(entry?.status).not.toBe('done');
     const third = await importInto(t, source.root);
     expect(third.totals.conflict).toBe(1);
