@@ -54,8 +54,19 @@ export function logRejection(
   fingerprint: string,
   excerptText?: string,
 ): Rejection {
+  return recordRejection('logs', origin, result, fingerprint, excerptText);
+}
+
+/** The rejection of one record (or the rest of a file), with the hint for its reason. */
+export function recordRejection(
+  collection: Rejection['collection'],
+  origin: RecordOrigin & { element?: number },
+  result: { reason: Rejection['reason']; message: string },
+  fingerprint: string,
+  excerptText?: string,
+): Rejection {
   return {
-    collection: 'logs',
+    collection,
     ...origin,
     reason: result.reason,
     message: result.message,

@@ -202,20 +202,29 @@ export class CollectionScan {
     for (const runId of runs ?? []) {
       const run = this.live.get(runId);
       if (!run || run.file !== file) continue;
-      if (complete) {
-        for (const key of run.ahead.keys()) this.options.tally.extra(this.options.role, runId, key);
-        this.states.set(runId, 'exact');
-        this.options.marks.exact(runId);
-      } else {
-        this.states.set(runId, 'counted');
-        this.options.marks.counted(runId);
-      }
-      this.aheadDocuments -= run.ahead.size;
-      run.ahead.clear();
-      run.file = CLOSED;
-      run.keys = undefined;
+      this.closeRun(runId, run, complete);
       if (run.waitingRecords === 0) this.live.delete(runId);
     }
+  }
+
+  /**
+   * No more records of this run will come. `complete`: all of them came, so the documents read
+   * ahead that no record claimed are extras, and the run's check is exact; else its extras are
+   * counted from totals.
+   */
+  private closeRun(runId: string, run: LiveRun, complete: boolean): void {
+    if (complete) {
+      for (const key of run.ahead.keys()) this.options.tally.extra(this.options.role, runId, key);
+      this.states.set(runId, 'exact');
+      this.options.marks.exact(runId);
+    } else {
+      this.states.set(runId, 'counted');
+      this.options.marks.counted(runId);
+    }
+    this.aheadDocuments -= run.ahead.size;
+    run.ahead.clear();
+    run.file = CLOSED;
+    run.keys = undefined;
   }
 
   /**
@@ -232,12 +241,7 @@ export class CollectionScan {
         this.states.set(runId, 'dropped');
       } else if (run.file !== CLOSED) {
         // A file never handed over: its run's extras are counted from totals.
-        this.states.set(runId, 'counted');
-        this.options.marks.counted(runId);
-        this.aheadDocuments -= run.ahead.size;
-        run.ahead.clear();
-        run.file = CLOSED;
-        run.keys = undefined;
+        this.closeRun(runId, run, false);
       }
     }
     if (this.lookups.length > 0) await this.lookUp();

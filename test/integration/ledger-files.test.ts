@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Collection, Document } from 'mongodb';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { fileEntryId, statusRows } from '../../src/ledger/file-journal.js';
 import { COMPACT_AFTER_JOURNALS, LedgerStore } from '../../src/ledger/ledger-store.js';
@@ -19,21 +19,19 @@ import { runImport, type ImportOptions } from '../../src/pipeline/run-import.js'
 import type { ImportReport } from '../../src/report/import-report.js';
 import { dumpDatabase, dumpText } from '../helpers/dump.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
-import { openTestDb, type TestDb } from '../helpers/test-db.js';
+import { testDatabases, type TestDb } from '../helpers/test-db.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LEDGER = 'taskrunner_backfill_ledger';
+
+const databases = testDatabases({ useBigInt64: true });
+afterAll(() => databases.dropAll(), 60_000);
+const freshDb = (prefix: string): Promise<TestDb> => databases.open(prefix);
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function freshDb(prefix: string): Promise<TestDb> {
-  const t = await openTestDb(prefix, { useBigInt64: true });
-  cleanups.push(() => t.drop());
-  return t;
-}
 
 async function synthetic(runs: number, linesPerRun: number): Promise<SyntheticTree> {
   const tree = await makeSyntheticTree({ runs, linesPerRun });
