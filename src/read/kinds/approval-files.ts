@@ -6,12 +6,11 @@ import type { SourceFile } from '../../domain/source-file.js';
 import { approvalElements, normalizeApproval } from '../../normalize/approval.js';
 import type { NormalizeContext } from '../../normalize/normalize-context.js';
 import type { StemResolution } from '../../normalize/run-id-file-names.js';
-import { fileStem } from '../../scan/find-source-files.js';
 import { withoutBytes } from '../read-log-file.js';
 import type { SourceReadOptions } from '../source-options.js';
-import { attributedRunId, runIdForFile } from './attribution.js';
+import { decideByFileName, runIdForFile } from './attribution.js';
 import { rejectFile, rejectRecord } from './rejections.js';
-import { inPartition, type KindReaderContext, type SourceKindReader } from './source-kind-reader.js';
+import type { KindReaderContext, SourceKindReader } from './source-kind-reader.js';
 import { readWholeJson, storable, wholeFilePosition } from './whole-json-file.js';
 
 /**
@@ -24,13 +23,7 @@ export function approvalFiles({ options, normalize, tally, hooks, runIds }: Kind
     role: 'approvals',
     lookAhead: 0,
     files: (inventory) => inventory.files.approvals,
-    decide(file) {
-      const stem = fileStem(file.relativePath);
-      if (!inPartition(hooks, stem)) return { action: 'other-partition' };
-      const resolution = runIds.resolve(stem);
-      if (hooks.skipFile?.(file, attributedRunId(resolution))) return { action: 'skip' };
-      return { action: 'read', plan: resolution };
-    },
+    decide: (file) => decideByFileName(file, hooks, runIds),
     async read(file, resolution, out) {
       const runId = await runIdForFile(file, resolution, normalize, tally, hooks);
       const read = runId === undefined ? { records: [] } : await readApprovalFile(file, options, runId, normalize, tally);

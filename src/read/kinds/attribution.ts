@@ -2,10 +2,25 @@ import type { ImportTally } from '../../domain/import-tally.js';
 import { quoteName } from '../../domain/record-key.js';
 import type { SourceFile } from '../../domain/source-file.js';
 import type { NormalizeContext } from '../../normalize/normalize-context.js';
-import type { StemResolution } from '../../normalize/run-id-file-names.js';
+import type { RunIdIndex, StemResolution } from '../../normalize/run-id-file-names.js';
+import { fileStem } from '../../scan/find-source-files.js';
 import type { ReadHooks } from '../read-hooks.js';
 import { withoutBytes } from '../read-log-file.js';
 import { rejectFile } from './rejections.js';
+import { inPartition, type FileDecision } from './source-kind-reader.js';
+
+/**
+ * The decision for a file attributed to its run by its name (logs, approvals): the partition by
+ * the name, before the ledger is asked; the ledger skips it only while it still goes to the run
+ * it went to last time.
+ */
+export function decideByFileName(file: SourceFile, hooks: ReadHooks, runIds: RunIdIndex): FileDecision<StemResolution> {
+  const stem = fileStem(file.relativePath);
+  if (!inPartition(hooks, stem)) return { action: 'other-partition' };
+  const resolution = runIds.resolve(stem);
+  if (hooks.skipFile?.(file, attributedRunId(resolution))) return { action: 'skip' };
+  return { action: 'read', plan: resolution };
+}
 
 /** The run a log or approvals file's records go to, or null when its name is ambiguous. */
 export function attributedRunId(resolution: StemResolution): string | null {

@@ -4,9 +4,9 @@ import type { StemResolution } from '../../normalize/run-id-file-names.js';
 import { fileStem } from '../../scan/find-source-files.js';
 import { LogReaderPool, type LogReadTask } from '../log-reader-pool.js';
 import { readLogFileRecords, withoutBytes, type LogReadEvents } from '../read-log-file.js';
-import { attributedRunId, runIdForFile } from './attribution.js';
+import { decideByFileName, runIdForFile } from './attribution.js';
 import { rejectFile } from './rejections.js';
-import { inPartition, type KindReaderContext, type RecordOutlet, type SourceKindReader } from './source-kind-reader.js';
+import { type KindReaderContext, type RecordOutlet, type SourceKindReader } from './source-kind-reader.js';
 
 /** A log file this process reads: its attribution, and its worker task when a worker reads it. */
 export interface LogFilePlan {
@@ -37,11 +37,8 @@ export function logFiles({ options, normalize, tally, hooks, runIds }: KindReade
     lookAhead: pool ? 2 * pool.size : 0,
     files: (inventory) => inventory.files.logs,
     decide(file) {
-      const stem = fileStem(file.relativePath);
-      if (!inPartition(hooks, stem)) return { action: 'other-partition' };
-      const resolution = runIds.resolve(stem);
-      if (hooks.skipFile?.(file, attributedRunId(resolution))) return { action: 'skip' };
-      return { action: 'read', plan: { resolution } };
+      const decision = decideByFileName(file, hooks, runIds);
+      return decision.action === 'read' ? { action: 'read', plan: { resolution: decision.plan } } : decision;
     },
     /**
      * Hands the file to a worker when one can read it: not an unreadable, empty or ambiguously
