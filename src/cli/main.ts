@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { EXIT_CODES } from './exit-codes.js';
 import { runCli } from './run-cli.js';
+import { limitHeapGrowth } from '../runtime/heap-growth.js';
 import { StderrLines } from './stderr-lines.js';
+
+// Peak memory: see heap-growth.ts (the live heap is small; V8 would let it grow to 4x).
+limitHeapGrowth();
 
 // SIGINT/SIGTERM abort the run: reading stops, in-flight batches finish, the report is printed
 // and the process exits 4 ("run the same command again"). A second signal exits at once.

@@ -10,12 +10,12 @@ import { DUPLICATE_KEY } from '../server/server-errors.js';
 import { UNBOUNDED_UPDATES, chunks, type UpdateCommands } from '../server/server-commands.js';
 import {
   completeParts,
-  decodeEntries,
+  decodePacked,
   encodeEntries,
   fileEntryId,
+  pack,
   planCompaction,
   resolvePartition,
-  SharedStrings,
   sortStatusRows,
   statusRows,
   type CompactionStep,
@@ -23,6 +23,7 @@ import {
   type DigestPart,
   type FileStatusRow,
   type JournalDocument,
+  type PackedEntry,
 } from './file-journal.js';
 import type { LedgerFileEntry, LedgerLease, LedgerSession, OrphanMarker } from './ledger-types.js';
 
@@ -209,19 +210,22 @@ export class LedgerStore {
     if (!state) return { compacted: false, reason: 'not loaded' };
     if (!state.whole) return { compacted: false, reason: 'not loaded whole, or a ledger write failed in this run' };
     if (state.digested) return { compacted: false, reason: 'unchanged' };
-    const shared = new SharedStrings();
-    const current = new Map<string, LedgerFileEntry>();
+    // Packed entries keyed by ledger key, later blocks replacing earlier ones (see planCompaction).
+    const current = new Map<string, PackedEntry>();
+    const putBlock = (block: Uint8Array): void => {
+      for (const packed of decodePacked(block)) current.set(fileEntryId(partition, { role: packed.role, relativePath: packed.path }), packed);
+    };
     const base = state.base;
-    if (Array.isArray(base)) for (const block of base) for (const entry of decodeEntries(partition, block, shared)) current.set(entry._id, entry);
-    else for (const [id, entry] of base) current.set(id, entry);
-    for (const block of state.written) for (const entry of decodeEntries(partition, block, shared)) current.set(entry._id, entry);
+    if (Array.isArray(base)) for (const block of base) putBlock(block);
+    else for (const [id, entry] of base) current.set(id, pack(entry));
+    for (const block of state.written) putBlock(block);
     if (current.size === 0 && state.headGeneration === null && state.journalIds.length === 0 && state.legacyIds.length === 0) {
       return { compacted: false, reason: 'no entries' };
     }
     const generation = randomUUID();
     const { steps, blocks, head } = planCompaction({
       partition,
-      entries: current.values(),
+      entries: current,
       clock: state.clock,
       generation,
       expected: state.headGeneration,

@@ -6,6 +6,7 @@ import {
   digestHeadId,
   encodeEntries,
   fileEntryId,
+  pack,
   planCompaction,
   resolvePartition,
   statusRows,
@@ -191,7 +192,7 @@ class Session {
     const current = new Map(this.base);
     for (const list of this.written) for (const e of list) current.set(e._id, e);
     const generation = `g${this.nextId()}`;
-    const { steps } = planCompaction({ partition: P, entries: current.values(), clock: this.clock, generation, expected: this.headGeneration, journalIds: this.journalIds, legacyIds: this.legacyIds, now: new Date(0) });
+    const { steps } = planCompaction({ partition: P, entries: new Map([...current].map(([id, e]) => [id, pack(e)])), clock: this.clock, generation, expected: this.headGeneration, journalIds: this.journalIds, legacyIds: this.legacyIds, now: new Date(0) });
     const count = stopAfter === undefined ? steps.length : Math.min(stopAfter, steps.length);
     for (const [index, step] of steps.entries()) {
       if (index === count) {
