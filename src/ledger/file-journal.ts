@@ -242,15 +242,38 @@ export type CompactionStep =
   | { op: 'delete-legacy'; ids: string[] };
 
 /**
- * The steps that fold a partition's entries (`entries`, all of them, as of `clock`, packed and
- * keyed by their ledger key) into a new digest `generation` replacing `expected`, and delete the
- * journals and per-file documents it covers. Entries stay packed: a compaction of 50,000 files
- * then holds no ledger entry objects, dates or keys beyond the map's (it ran at the end of every
- * import, and unpacking them all was the import's peak of memory).
+ * A partition's entries as a compaction reads them: layers newest first (the journals this store
+ * wrote, latest first, then what it loaded); within a layer a key's last occurrence is its newest.
+ */
+export type LayersNewestFirst = Iterable<readonly PackedEntry[]>;
+
+/**
+ * The latest entry of every key of `layers`, each once: read newest first, an entry is kept when
+ * its key was not met yet, so the entries stream straight into blocks and only the keys are held
+ * (a compaction of 50,000 files holds 50,000 keys and one block, not 50,000 entries: it runs at
+ * the end of every import, and holding them all was the import's peak of memory).
+ */
+function* latestOfEachKey(partition: string, layers: LayersNewestFirst): Iterable<PackedEntry> {
+  const seen = new Set<string>();
+  for (const layer of layers) {
+    for (let index = layer.length - 1; index >= 0; index -= 1) {
+      const entry = layer[index] as PackedEntry;
+      const key = fileEntryId(partition, { role: entry.role, relativePath: entry.path });
+      if (seen.has(key)) continue;
+      seen.add(key);
+      yield entry;
+    }
+  }
+}
+
+/**
+ * The steps that fold a partition's entries (`layers`, all of them, as of `clock`) into a new
+ * digest `generation` replacing `expected`, and delete the journals and per-file documents it
+ * covers. The digest holds each file's latest entry once, in no particular order.
  */
 export function planCompaction(input: {
   partition: string;
-  entries: ReadonlyMap<string, PackedEntry>;
+  layers: LayersNewestFirst;
   clock: number;
   generation: string;
   expected: string | null;
@@ -259,9 +282,14 @@ export function planCompaction(input: {
   now: Date;
 }): { steps: CompactionStep[]; blocks: Buffer[]; head: DigestHead } {
   const { partition, generation } = input;
-  const keys = [...input.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const sorted = keys.map((key) => input.entries.get(key) as PackedEntry);
-  const blocks = encodePacked(sorted);
+  const summary = new StatusRowTally();
+  let entries = 0;
+  const counted = mapIterable(latestOfEachKey(partition, input.layers), (entry) => {
+    entries += 1;
+    summary.add({ partition, role: entry.role, status: entry.status, records: entry.records, rejected: entry.rejected });
+    return entry;
+  });
+  const blocks = encodePacked(counted);
   const steps: CompactionStep[] = blocks.map((data, part) => ({
     op: 'insert-part',
     part: { _id: `digest:${partition}:${generation}:${part}`, kind: 'digest-part', partition, generation, part, data },
@@ -273,9 +301,9 @@ export function planCompaction(input: {
     format: DIGEST_FORMAT,
     generation,
     parts: blocks.length,
-    entries: sorted.length,
+    entries,
     at: input.clock,
-    summary: statusRows(mapIterable(sorted, ({ role, status, records, rejected }) => ({ partition, role, status, records, rejected }))),
+    summary: summary.rows(),
     writtenAt: input.now,
   };
   steps.push({ op: 'switch-head', head, expected: input.expected });
@@ -296,17 +324,28 @@ export interface FileStatusRow {
 }
 
 /** The status rows of some entries (any partitions). */
-export function statusRows(entries: Iterable<Pick<LedgerFileEntry, 'partition' | 'role' | 'status' | 'records' | 'rejected'>>): FileStatusRow[] {
-  const rows = new Map<string, FileStatusRow>();
-  for (const entry of entries) {
+export function statusRows(entries: Iterable<StatusRowInput>): FileStatusRow[] {
+  const tally = new StatusRowTally();
+  for (const entry of entries) tally.add(entry);
+  return tally.rows();
+}
+
+type StatusRowInput = Pick<LedgerFileEntry, 'partition' | 'role' | 'status' | 'records' | 'rejected'>;
+
+/** `status` rows added up one entry at a time. */
+class StatusRowTally {
+  private readonly byKey = new Map<string, FileStatusRow>();
+  add(entry: StatusRowInput): void {
     const key = `${String(entry.partition)}\u0000${String(entry.role)}\u0000${String(entry.status)}`;
-    const row = rows.get(key) ?? { partition: String(entry.partition), role: String(entry.role), status: String(entry.status), files: 0, records: 0, rejected: 0 };
+    const row = this.byKey.get(key) ?? { partition: String(entry.partition), role: String(entry.role), status: String(entry.status), files: 0, records: 0, rejected: 0 };
     row.files += 1;
     row.records += Number(entry.records ?? 0);
     row.rejected += Number(entry.rejected ?? 0);
-    rows.set(key, row);
+    this.byKey.set(key, row);
   }
-  return sortStatusRows([...rows.values()]);
+  rows(): FileStatusRow[] {
+    return sortStatusRows([...this.byKey.values()]);
+  }
 }
 
 /** The order `status` prints its rows in. */

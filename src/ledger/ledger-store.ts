@@ -210,22 +210,22 @@ export class LedgerStore {
     if (!state) return { compacted: false, reason: 'not loaded' };
     if (!state.whole) return { compacted: false, reason: 'not loaded whole, or a ledger write failed in this run' };
     if (state.digested) return { compacted: false, reason: 'unchanged' };
-    // Packed entries keyed by ledger key, later blocks replacing earlier ones (see planCompaction).
-    const current = new Map<string, PackedEntry>();
-    const putBlock = (block: Uint8Array): void => {
-      for (const packed of decodePacked(block)) current.set(fileEntryId(partition, { role: packed.role, relativePath: packed.path }), packed);
-    };
     const base = state.base;
-    if (Array.isArray(base)) for (const block of base) putBlock(block);
-    else for (const [id, entry] of base) current.set(id, pack(entry));
-    for (const block of state.written) putBlock(block);
-    if (current.size === 0 && state.headGeneration === null && state.journalIds.length === 0 && state.legacyIds.length === 0) {
+    const empty = Array.isArray(base) ? base.length === 0 : base.size === 0;
+    if (empty && state.written.length === 0 && state.headGeneration === null && state.journalIds.length === 0 && state.legacyIds.length === 0) {
       return { compacted: false, reason: 'no entries' };
+    }
+    // Newest first (see planCompaction): this run's journals, latest first, then what it loaded.
+    const written = state.written;
+    function* layers(): Generator<readonly PackedEntry[]> {
+      for (let index = written.length - 1; index >= 0; index -= 1) yield decodePacked(written[index] as Uint8Array);
+      if (Array.isArray(base)) for (let index = base.length - 1; index >= 0; index -= 1) yield decodePacked(base[index] as Uint8Array);
+      else for (const chunk of chunks([...base.values()], 1000)) yield chunk.map(pack);
     }
     const generation = randomUUID();
     const { steps, blocks, head } = planCompaction({
       partition,
-      entries: current,
+      layers: layers(),
       clock: state.clock,
       generation,
       expected: state.headGeneration,
@@ -233,7 +233,6 @@ export class LedgerStore {
       legacyIds: state.legacyIds,
       now: new Date(),
     });
-    current.clear();
     await beforeWrite();
     for (const step of steps) {
       if (step.op === 'switch-head') await beforeWrite();

@@ -187,12 +187,12 @@ class Session {
     }
     this.written.push(entries);
   }
-  /** Plans the compaction as the store does; runs its first `stopAfter` steps (all if undefined), the next one halfway if `half`. */
+  /** Plans the compaction as the store does (its writes newest first, then its base); runs its first `stopAfter` steps (all if undefined), the next one halfway if `half`. */
   compact(stopAfter: number | undefined, half: boolean): { steps: number; done: boolean } {
     const current = new Map(this.base);
     for (const list of this.written) for (const e of list) current.set(e._id, e);
     const generation = `g${this.nextId()}`;
-    const { steps } = planCompaction({ partition: P, entries: new Map([...current].map(([id, e]) => [id, pack(e)])), clock: this.clock, generation, expected: this.headGeneration, journalIds: this.journalIds, legacyIds: this.legacyIds, now: new Date(0) });
+    const { steps } = planCompaction({ partition: P, layers: [...[...this.written].reverse().map((list) => list.map(pack)), [...this.base.values()].map(pack)], clock: this.clock, generation, expected: this.headGeneration, journalIds: this.journalIds, legacyIds: this.legacyIds, now: new Date(0) });
     const count = stopAfter === undefined ? steps.length : Math.min(stopAfter, steps.length);
     for (const [index, step] of steps.entries()) {
       if (index === count) {
