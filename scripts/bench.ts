@@ -11,7 +11,10 @@
  *      then counted exactly (countDocuments)
  *   N  the naive importer (scripts/naive-import.ts: parse, convert dates, insertMany) on the same
  *      tree: the client CPU any importer of this data spends; cpuVsNaive = A's CPU / N's CPU
- *   V  `verify` of A's database (the built CLI, --json): verifyVsImport = V / A, and its peak RSS
+ *   V  `verify` of A's database (the built CLI, --json): verifyVsImport = V / A, and its peak RSS;
+ *      then every document of A's four collections read with the raw driver (one cursor each,
+ *      the batch size verify reads with, nothing compared): the server's read rate, which bounds
+ *      verify (verifyVsRawRead = V / that read)
  *   S  many small files: a second tree of --small-runs runs x 4 files (a few log lines each),
  *      first import, then the unchanged re-run (smallFilesRerunVsImport), and `status` on it
  *   P  `plan` records/s, with 0 (main thread), 1 and 2 worker threads when the CLI takes --workers
@@ -218,6 +221,16 @@ async function rawInsert(db: Db, file: string): Promise<number> {
   return performance.now() - started;
 }
 
+/** V's yardstick: every document of the four collections read with the raw driver, one cursor at a time; returns ms. */
+async function rawRead(db: Db): Promise<{ ms: number; documents: number }> {
+  const started = performance.now();
+  let documents = 0;
+  for (const role of COLLECTION_ROLES) {
+    for await (const doc of db.collection(DEFAULT_COLLECTION_NAMES[role]).find({}, { batchSize: args.batchSize })) if (doc) documents += 1;
+  }
+  return { ms: performance.now() - started, documents };
+}
+
 /** Exact document counts of the four data collections (correctness checks never use collStats). */
 async function countAll(db: Db): Promise<number[]> {
   return Promise.all(COLLECTION_ROLES.map((role) => db.collection(DEFAULT_COLLECTION_NAMES[role]).countDocuments({})));
@@ -266,6 +279,7 @@ const figures = {
   naiveMs: [] as number[],
   naiveCpuMs: [] as number[],
   verifyMs: [] as number[],
+  rawReadMs: [] as number[],
   smallImportMs: [] as number[],
   smallRerunMs: [] as number[],
   statusMs: [] as number[],
@@ -343,6 +357,10 @@ try {
       figures.verifyMs.push(v.ms);
       figures.verifyRssMb.push(v.maxRssMb);
       log(`rep ${rep} V verify: ${(v.ms / 1000).toFixed(2)} s, CPU ${(v.cpuMs / 1000).toFixed(1)} s, peak RSS ${v.maxRssMb.toFixed(0)} MB`);
+      const read = await rawRead(client.db(dbA));
+      if (read.documents !== expectedDocs) throw new Error(`V: the raw read found ${read.documents} documents of ${expectedDocs}`);
+      figures.rawReadMs.push(read.ms);
+      log(`rep ${rep} V raw read of every document: ${(read.ms / 1000).toFixed(2)} s`);
     }
 
     if (phases.has('N') && tree) {
@@ -460,6 +478,7 @@ const result = {
   rerunVsImport: ratio(medianOf(figures.rerunMs), importMs),
   resumeVsImport: ratio(medianOf(figures.resumeMs), importMs),
   verifyVsImport: ratio(medianOf(figures.verifyMs), importMs),
+  verifyVsRawRead: ratio(medianOf(figures.verifyMs), medianOf(figures.rawReadMs)),
   cpuVsNaive: ratio(medianOf(figures.importCpuMs), medianOf(figures.naiveCpuMs)),
   cpuMs: { tool: ms0(medianOf(figures.importCpuMs)), naive: ms0(medianOf(figures.naiveCpuMs)) },
   smallFilesRerunVsImport: ratio(medianOf(figures.smallRerunMs), medianOf(figures.smallImportMs)),
@@ -486,6 +505,7 @@ if (exitCode === 0) {
       line('D resume', medianOf(figures.resumeMs)),
       line('N naive import', medianOf(figures.naiveMs), `  (CPU ${seconds(medianOf(figures.naiveCpuMs))})`),
       line('V verify', medianOf(figures.verifyMs), `  (peak RSS ${rssByPhase.verify} MB)`),
+      line('V raw read', medianOf(figures.rawReadMs), `  (the server's read rate: verify/raw read ${result.verifyVsRawRead})`),
       line('S small import', medianOf(figures.smallImportMs), `  (${sizes.smallRuns * 4} files)`),
       line('S small re-run', medianOf(figures.smallRerunMs)),
       line('S status', medianOf(figures.statusMs)),

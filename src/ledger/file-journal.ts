@@ -108,7 +108,7 @@ function unpack(partition: string, packed: PackedEntry, shared: SharedStrings): 
   packed.status = shared.get(packed.status);
   packed.role = shared.get(packed.role);
   packed.runId = shared.get(packed.runId);
-  const entry = { _id: fileEntryId(partition, { role: packed.role, relativePath: packed.path }), kind: 'file', partition, ...packed, updatedAt: new Date(packed.updatedAt) };
+  const entry = { _id: fileEntryId(partition, { role: packed.role, relativePath: packed.path }), kind: 'file', partition, ...packed };
   return entry as LedgerFileEntry;
 }
 

@@ -119,11 +119,20 @@ async function bothWrite(store: LedgerStore, reference: PerFileReference, entrie
 async function expectSame(t: TestDb, reference: PerFileReference, partitions: string[]): Promise<void> {
   for (const partition of partitions) {
     const fresh = new LedgerStore(t.db, LEDGER);
-    expect(await fresh.loadFiles(partition), `partition ${partition}`).toEqual(await reference.files(partition));
+    expect(inMillis(await fresh.loadFiles(partition)), `partition ${partition}`).toEqual(inMillis(await reference.files(partition)));
   }
   const store = new LedgerStore(t.db, LEDGER);
   expect(await store.fileStatusCounts()).toEqual(statusRows(await reference.all()));
-  expect(sortById(await store.allFiles())).toEqual(sortById(await reference.all()));
+  expect(sortById(await store.allFiles()).map(asStored)).toEqual(sortById(await reference.all()).map(asStored));
+}
+
+/** `updatedAt` as the packed ledger keeps it (milliseconds; per-file documents and new entries hold a Date). */
+function asStored(e: LedgerFileEntry): LedgerFileEntry {
+  return { ...e, updatedAt: e.updatedAt instanceof Date ? e.updatedAt.getTime() : e.updatedAt };
+}
+
+function inMillis(entries: ReadonlyMap<string, LedgerFileEntry>): Map<string, LedgerFileEntry> {
+  return new Map([...entries].map(([id, e]) => [id, asStored(e)]));
 }
 
 function sortById(entries: LedgerFileEntry[]): LedgerFileEntry[] {
@@ -236,7 +245,7 @@ describe('the ledger file entries, packed', () => {
     await legacy.writeFiles(old);
     await reference.writeFiles(old);
     const run = new LedgerStore(t.db, LEDGER);
-    expect(await run.loadFiles('1/1')).toEqual(await reference.files('1/1'));
+    expect(inMillis(await run.loadFiles('1/1'))).toEqual(inMillis(await reference.files('1/1')));
     await bothWrite(run, reference, [entry('1/1', 'old-3', { status: 'partial', endOffset: 1 })]);
     await bothWrite(run, reference, [entry('1/1', 'old-4', { size: 444 }), entry('1/1', 'new')]);
     await expectSame(t, reference, ['1/1']);
@@ -321,7 +330,7 @@ describe('imports over the packed ledger', () => {
     expect(entries.some((e) => e.status === 'partial' || e.status === 'done')).toBe(true);
     await ledger.deleteMany({ kind: { $in: ['journal', 'digest', 'digest-part'] } });
     await ledger.insertMany(entries as unknown as Document[]);
-    expect(await new LedgerStore(t.db, LEDGER).loadFiles('1/1')).toEqual(new Map(entries.map((e) => [e._id, e])));
+    expect(inMillis(await new LedgerStore(t.db, LEDGER).loadFiles('1/1'))).toEqual(inMillis(new Map(entries.map((e) => [e._id, e]))));
 
     const resumed = await importInto(t, tree.root);
     expect(resumed.complete).toBe(true);
