@@ -199,29 +199,52 @@ export function journalOrder(a: Pick<JournalDocument, 'at' | '_id'>, b: Pick<Jou
   return a.at - b.at || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 }
 
-/** A partition's entries: per-file documents, overlaid by a complete digest, overlaid by the later journals in order. */
+/** A stored time in milliseconds (a Date, or the packed form's number); 0 when absent or invalid. */
+function millisOf(value: Date | number | undefined): number {
+  const ms = value instanceof Date ? value.getTime() : Number(value);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/**
+ * A partition's entries: per-file documents, overlaid by a complete digest, overlaid by the later
+ * journals in order. A per-file document written after the digest or a journal (an earlier
+ * version of the tool run in between, which writes only per-file documents) is newer than what
+ * they hold for its file and wins over them; and the clock starts after every per-file document,
+ * so what this version writes next wins over them in turn.
+ */
 export function resolvePartition(partition: string, documents: PartitionDocuments, shared = new SharedStrings()): ResolvedPartition {
   const entries = new Map<string, LedgerFileEntry>();
   const legacyIds: string[] = [];
+  /** When each per-file document was written (ms). */
+  const legacyAt = new Map<string, number>();
+  let latestLegacy = 0;
   for (const doc of documents.legacy) {
     entries.set(doc._id, doc);
     legacyIds.push(doc._id);
+    const at = millisOf(doc.updatedAt);
+    legacyAt.set(doc._id, at);
+    latestLegacy = Math.max(latestLegacy, at);
   }
+  /** Sets an entry of a packed layer written at `at`, unless a per-file document is newer. */
+  const overlay = (entry: LedgerFileEntry, at: number): void => {
+    if ((legacyAt.get(entry._id) ?? -Infinity) > at) return;
+    entries.set(entry._id, entry);
+  };
   const parts = completeParts(documents.head, documents.parts);
   const digest = parts ? documents.head : undefined;
   let digestBytes = 0;
   for (const part of parts ?? []) {
     digestBytes += part.data.byteLength;
-    for (const entry of decodeEntries(partition, part.data, shared)) entries.set(entry._id, entry);
+    for (const entry of decodeEntries(partition, part.data, shared)) overlay(entry, (digest as DigestHead).at);
   }
-  let clock = digest?.at ?? 0;
+  let clock = Math.max(digest?.at ?? 0, latestLegacy);
   let journalBytes = 0;
   const journalIds: string[] = [];
   for (const journal of [...documents.journals].sort(journalOrder)) {
     journalIds.push(journal._id);
     // Folded into the digest already (a compaction stopped before deleting it).
     if (digest && journal.at <= digest.at) continue;
-    for (const entry of decodeEntries(partition, journal.data, shared)) entries.set(entry._id, entry);
+    for (const entry of decodeEntries(partition, journal.data, shared)) overlay(entry, journal.at);
     journalBytes += journal.data.byteLength;
     clock = Math.max(clock, journal.at);
   }

@@ -235,8 +235,9 @@ const arbitraryCommand: fc.Arbitrary<Command> = fc.oneof(
 describe('the packed ledger as the per-file model', () => {
   it('merges per-file documents, the digest, then later journals in `at` order', () => {
     const ledger = new MemoryLedger();
-    const legacy = entry(P, 'logs/a.ndjson', { status: 'partial', endOffset: 10 });
-    const old = entry(P, 'logs/b.ndjson', { records: 1 });
+    // Per-file documents written before the digest (at 100) and the journals.
+    const legacy = entry(P, 'logs/a.ndjson', { status: 'partial', endOffset: 10, updatedAt: new Date(50) });
+    const old = entry(P, 'logs/b.ndjson', { records: 1, updatedAt: new Date(60) });
     ledger.docs.set(legacy._id, legacy);
     ledger.docs.set(old._id, old);
     const fromDigest = entry(P, 'logs/a.ndjson', { status: 'done', endOffset: 20 });
@@ -261,6 +262,32 @@ describe('the packed ledger as the per-file model', () => {
     expect(incomplete.digest).toBeUndefined();
     expect(asStored(incomplete.entries.get(covered._id))).toEqual(asStored(covered));
     expect(asStored(incomplete.entries.get(legacy._id))).toEqual(asStored(later2));
+  });
+
+  it('a per-file document written after the digest or a journal (an earlier version run in between) wins over them; what is written next wins over it', () => {
+    const ledger = new MemoryLedger();
+    const fromDigest = entry(P, 'logs/a.ndjson', { status: 'done', endOffset: 20 });
+    const blocks = encodeEntries([fromDigest, entry(P, 'logs/b.ndjson'), entry(P, 'logs/c.ndjson', { status: 'done' })]);
+    ledger.docs.set(digestHeadId(P), { _id: digestHeadId(P), kind: 'digest', partition: P, format: 1, generation: 'g1', parts: 1, entries: 3, at: 1000, summary: [], writtenAt: new Date(1000) });
+    ledger.docs.set('part', { _id: 'part', kind: 'digest-part', partition: P, generation: 'g1', part: 0, data: blocks[0] as Buffer });
+    const journal = (id: string, at: number, entries: LedgerFileEntry[]): JournalDocument => ({ _id: id, kind: 'journal', partition: P, at, sessionId: null, files: entries.length, data: encodeEntries(entries)[0] as Buffer });
+    const fromJournal = entry(P, 'logs/c.ndjson', { status: 'done', endOffset: 99 });
+    ledger.docs.set('j-1', journal('j-1', 1500, [fromJournal]));
+    // The earlier version found a conflict in a.ndjson and c.ndjson after the digest and the journal were written.
+    const olderVersionA = entry(P, 'logs/a.ndjson', { status: 'done-with-issues', endOffset: 20, updatedAt: new Date(2000) });
+    const olderVersionC = entry(P, 'logs/c.ndjson', { status: 'done-with-issues', endOffset: 99, updatedAt: new Date(2000) });
+    // A per-file document older than the digest stays overlaid.
+    const stale = entry(P, 'logs/b.ndjson', { status: 'partial', updatedAt: new Date(500) });
+    for (const doc of [olderVersionA, olderVersionC, stale]) ledger.docs.set(doc._id, doc);
+    const resolved = ledger.resolve();
+    expect(resolved.entries.get(olderVersionA._id)?.status).toBe('done-with-issues');
+    expect(resolved.entries.get(olderVersionC._id)?.status).toBe('done-with-issues');
+    expect(resolved.entries.get(stale._id)?.status).toBe('done');
+    // The next write comes after every per-file document, whatever the journals' clock said.
+    expect(resolved.clock).toBe(2000);
+    const next = entry(P, 'logs/a.ndjson', { status: 'done', endOffset: 30 });
+    ledger.docs.set('j-2', journal('j-2', resolved.clock + 1, [next]));
+    expect(asStored(ledger.resolve().entries.get(next._id))).toEqual(asStored(next));
   });
 
   it('compaction stopped after any step leaves a ledger that gives exactly the entries written', () => {
