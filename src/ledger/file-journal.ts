@@ -20,7 +20,8 @@ import type { LedgerFileEntry } from './ledger-types.js';
  *
  * A partition's entries are the per-file documents, overlaid by the digest (if every part of the
  * head's generation is there), overlaid by the journals after the digest's `at` in `at` order:
- * what the per-file model held, each write replacing the file's document, in the order written.
+ * what the per-file model held, each write replacing the file's document, in the order written
+ * (a per-file document written after the digest or a journal is the later write: `resolvePartition`).
  */
 
 /** A file entry as packed: the fields the ledger key and the document kind do not already give. */
@@ -232,12 +233,13 @@ export function resolvePartition(partition: string, documents: PartitionDocument
   };
   const parts = completeParts(documents.head, documents.parts);
   const digest = parts ? documents.head : undefined;
+  const digestAt = digest?.at ?? 0;
   let digestBytes = 0;
   for (const part of parts ?? []) {
     digestBytes += part.data.byteLength;
-    for (const entry of decodeEntries(partition, part.data, shared)) overlay(entry, (digest as DigestHead).at);
+    for (const entry of decodeEntries(partition, part.data, shared)) overlay(entry, digestAt);
   }
-  let clock = Math.max(digest?.at ?? 0, latestLegacy);
+  let clock = Math.max(digestAt, latestLegacy);
   let journalBytes = 0;
   const journalIds: string[] = [];
   for (const journal of [...documents.journals].sort(journalOrder)) {

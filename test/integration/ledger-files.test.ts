@@ -20,6 +20,7 @@ import type { ImportReport } from '../../src/report/import-report.js';
 import { dumpDatabase, dumpText } from '../helpers/dump.js';
 import { makeSyntheticTree, type SyntheticTree } from '../helpers/synthetic-tree.js';
 import { testDatabases, type TestDb } from '../helpers/test-db.js';
+import { asStored } from '../helpers/ledger-entries.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LEDGER = 'taskrunner_backfill_ledger';
@@ -124,11 +125,6 @@ async function expectSame(t: TestDb, reference: PerFileReference, partitions: st
   const store = new LedgerStore(t.db, LEDGER);
   expect(await store.fileStatusCounts()).toEqual(statusRows(await reference.all()));
   expect(sortById(await store.allFiles()).map(asStored)).toEqual(sortById(await reference.all()).map(asStored));
-}
-
-/** `updatedAt` as the packed ledger keeps it (milliseconds; per-file documents and new entries hold a Date). */
-function asStored(e: LedgerFileEntry): LedgerFileEntry {
-  return { ...e, updatedAt: e.updatedAt instanceof Date ? e.updatedAt.getTime() : e.updatedAt };
 }
 
 function inMillis(entries: ReadonlyMap<string, LedgerFileEntry>): Map<string, LedgerFileEntry> {

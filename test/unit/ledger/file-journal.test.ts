@@ -16,6 +16,7 @@ import {
   type JournalDocument,
 } from '../../../src/ledger/file-journal.js';
 import type { LedgerFileEntry } from '../../../src/ledger/ledger-types.js';
+import { asStored } from '../../helpers/ledger-entries.js';
 import { COLLECTION_ROLES } from '../../../src/domain/collection-roles.js';
 
 function entry(partition: string, path: string, overrides: Partial<LedgerFileEntry> = {}): LedgerFileEntry {
@@ -41,11 +42,6 @@ function entry(partition: string, path: string, overrides: Partial<LedgerFileEnt
     updatedAt: new Date(1_796_001_300_000),
     ...overrides,
   };
-}
-
-/** `updatedAt` as the packed ledger keeps it: milliseconds (a Date per entry costs memory; nothing decides on it). */
-function asStored<E extends LedgerFileEntry | undefined>(e: E): E {
-  return (e && { ...e, updatedAt: e.updatedAt instanceof Date ? e.updatedAt.getTime() : e.updatedAt });
 }
 
 const arbitraryFields = fc.record({
