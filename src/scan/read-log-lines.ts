@@ -57,25 +57,43 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
   let pieceBytes = 0;
   let oversized = false;
 
-  /** Decodes `bytes` (a whole line without its `\n`): drops a trailing CR and a BOM at offset 0. */
-  const decode = (line: LogLine, bytes: Buffer, validated: boolean): void => {
-    let begin = 0;
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === CARRIAGE_RETURN) end -= 1;
-    if (line.byteOffset === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) begin = Math.min(3, end);
+  /**
+   * Decodes bytes [begin, end) of `bytes` (a whole line without its `\n`): drops a trailing CR and
+   * a BOM at offset 0. Offsets rather than a subarray: a view per line was a visible allocation.
+   */
+  const decode = (line: LogLine, bytes: Buffer, begin: number, end: number, validated: boolean): void => {
+    if (end > begin && bytes[end - 1] === CARRIAGE_RETURN) end -= 1;
+    if (line.byteOffset === 0 && bytes[begin] === 0xef && bytes[begin + 1] === 0xbb && bytes[begin + 2] === 0xbf) begin = Math.min(begin + 3, end);
     // isUtf8 (SIMD) then toString is several times cheaper than a fatal TextDecoder per line.
     if (validated || isUtf8(bytes.subarray(begin, end))) line.text = bytes.toString('utf8', begin, end);
     else line.problem = 'invalid-utf8';
   };
 
-  const finishLine = (endOfContent: number, endOffset: number, terminated: boolean, whole?: { chunk: Buffer; from: number; to: number; validated: boolean }): LogLine => {
-    const byteLength = endOfContent - lineStart;
-    const line: LogLine = { lineNumber, byteOffset: lineStart, endOffset, byteLength, terminated };
-    if (oversized) line.problem = 'line-too-long';
-    else if (whole) decode(line, whole.chunk.subarray(whole.from, whole.to), whole.validated);
-    else decode(line, pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, pieceBytes), false);
+  /** Ends the current line at `endOfContent` (its `\n` or the end of the read) and starts the next. */
+  const nextLine = (endOfContent: number, endOffset: number, terminated: boolean): LogLine => {
+    // text and problem present from the start: one object shape, no property store added later.
+    const line: LogLine = { lineNumber, byteOffset: lineStart, endOffset, byteLength: endOfContent - lineStart, terminated, text: undefined, problem: undefined };
     lineNumber += 1;
     lineStart = endOffset;
+    return line;
+  };
+
+  /** A line whose bytes are all in `chunk`, [from, to). */
+  const finishWholeLine = (chunk: Buffer, from: number, to: number, endOfContent: number, validated: boolean): LogLine => {
+    const line = nextLine(endOfContent, endOfContent + 1, true);
+    decode(line, chunk, from, to, validated);
+    return line;
+  };
+
+  /** A line gathered in `pieces` (begun in an earlier chunk), or one over the limit. */
+  const finishPiecedLine = (endOfContent: number, endOffset: number, terminated: boolean): LogLine => {
+    const line = nextLine(endOfContent, endOffset, terminated);
+    if (oversized) {
+      line.problem = 'line-too-long';
+    } else {
+      const bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, pieceBytes);
+      decode(line, bytes, 0, bytes.length, false);
+    }
     if (pieceBytes > 0) {
       pieces = [];
       pieceBytes = 0;
@@ -104,7 +122,7 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
           oversized = true;
         } else {
           if (validFrom === -1) validFrom = isUtf8(chunk.subarray(from, chunk.lastIndexOf(NEWLINE))) ? from : Number.POSITIVE_INFINITY;
-          lines.push(finishLine(chunkStart + newline, chunkStart + newline + 1, true, { chunk, from, to: newline, validated: validFrom <= from }));
+          lines.push(finishWholeLine(chunk, from, newline, chunkStart + newline, validFrom <= from));
           from = newline + 1;
           continue;
         }
@@ -122,13 +140,13 @@ export async function* readLogLines(path: string, options: ReadLogLinesOptions):
         }
       }
       if (newline === -1) break;
-      lines.push(finishLine(chunkStart + newline, chunkStart + newline + 1, true));
+      lines.push(finishPiecedLine(chunkStart + newline, chunkStart + newline + 1, true));
       from = newline + 1;
     }
     chunkStart += chunk.length;
     if (lines.length > 0) yield lines;
   }
-  if (lineStart < chunkStart) yield [finishLine(chunkStart, chunkStart, false)];
+  if (lineStart < chunkStart) yield [finishPiecedLine(chunkStart, chunkStart, false)];
 }
 
 /** Bytes [start, end) of a file in one read (fewer bytes if the file is shorter now). */

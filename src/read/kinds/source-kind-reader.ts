@@ -61,8 +61,11 @@ export type FileDecision<Plan> =
 
 /** Where a reader puts one file's records: the driver's batch buffer for the reader's collection. */
 export interface RecordOutlet {
-  /** Buffers a record (`approximateBytes` counts toward the batch's byte limit; 512 when absent). */
-  add(record: PendingRecord<Document>, approximateBytes?: number): Promise<void>;
+  /**
+   * Buffers a record (`approximateBytes` counts toward the batch's byte limit; 512 when absent).
+   * Returns a promise only when the record filled a batch: await it (the backpressure).
+   */
+  add(record: PendingRecord<Document>, approximateBytes?: number): Promise<void> | undefined;
   /** A point where this log file may be resumed; passed on once the records before it went to the sink. */
   checkpoint(checkpoint: LogCheckpoint): void;
 }

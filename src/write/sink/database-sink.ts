@@ -86,7 +86,7 @@ export class DatabaseSink implements RecordSink {
       this.fail(error);
       throw error;
     }
-    const files = new Set(batch.map((record) => fileKey({ role, relativePath: record.origin.file })));
+    const files = filesOf(role, batch);
     this.completion.batchStarted(files);
     this.window.start(
       (answered) => this.write(role, batch, answered),
@@ -180,4 +180,16 @@ export class DatabaseSink implements RecordSink {
     };
     return withRetries(step, this.options.retry ?? DEFAULT_RETRY_POLICY, onRetry);
   }
+}
+
+/** The files a batch holds records of: a key per run of consecutive records of one file, not per record. */
+function filesOf(role: CollectionRole, batch: readonly PendingRecord<Document>[]): Set<string> {
+  const files = new Set<string>();
+  let previous: string | undefined;
+  for (const record of batch) {
+    if (record.origin.file === previous) continue;
+    previous = record.origin.file;
+    files.add(fileKey({ role, relativePath: previous }));
+  }
+  return files;
 }
