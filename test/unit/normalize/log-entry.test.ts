@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { LogDocument } from '../../../src/normalize/documents.js';
@@ -191,4 +192,44 @@ describe('normalizeLogLine', () => {
     expect(result.ok && Object.hasOwn(result.doc, 'host')).toBe(false);
     expect(warnings).toEqual([{ code: 'unknown-field', detail: expect.stringContaining('"host"') }]);
   });
+
+  // A line with exactly the canonical names takes a fast path (direct reads); any other spelling
+  // the case-insensitive one. The two must give the same document, rejection and warnings.
+  it('gives the same outcome whether a line takes the canonical fast path or the case-insensitive one (fast-check)', () => {
+    const text = fc.oneof(fc.string(), fc.constantFrom('', ' ', 'run-7f3c', 'run-other'));
+    const anything = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant([]), fc.constant({}));
+    const line = fc.record(
+      {
+        timestamp: fc.oneof(
+          fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((date) => date.toISOString()),
+          fc.constantFrom('2025-11-06T09:03:05.1234567+01:00', '2025-11-06 09:03:05Z', '2025-02-30T00:00:00Z'),
+          anything,
+        ),
+        level: fc.oneof(fc.constantFrom('info', 'Information', 'WARN', ' debug ', 'Warning', 'error', 'bogus', 'trace'), anything),
+        eventType: fc.oneof(text, anything),
+        message: fc.oneof(text, anything),
+        stepId: fc.oneof(text, anything),
+        metadata: fc.oneof(fc.dictionary(fc.string(), fc.string()), fc.dictionary(fc.string(), fc.jsonValue()), anything),
+        sequence: fc.oneof(fc.nat(), fc.constantFrom(-1, 1.5, 2 ** 53), anything),
+        runId: fc.oneof(fc.constantFrom('run-7f3c', 'run-other'), anything),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(line, fc.nat(), (json, pick) => {
+        const names = Object.keys(json);
+        fc.pre(names.length > 0);
+        const renamed = names[pick % names.length] as string;
+        const spelledOtherwise = Object.fromEntries(Object.entries(json).map(([name, value]) => [name === renamed ? renamed[0]!.toUpperCase() + renamed.slice(1) : name, value]));
+        const fast = collect();
+        const general = collect();
+        const viaFast = normalizeLogLine(input(json), fast.context);
+        const viaGeneral = normalizeLogLine(input(spelledOtherwise), general.context);
+        expect(viaFast).toEqual(viaGeneral);
+        expect(fast.warnings).toEqual(general.warnings);
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
+
