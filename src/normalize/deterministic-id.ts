@@ -1,6 +1,9 @@
 import { hash } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 
+/** Scratch space of `deterministicObjectId` (each worker thread has its own module instance). */
+const idBytes = Buffer.alloc(12);
+
 /**
  * The spec gives logs, artifacts and approvals an ObjectId `_id` "generated per record". We derive
  * it from the record's unique key instead of drawing a random one, so that an interrupted and
@@ -26,9 +29,6 @@ export function deterministicObjectId(collection: string, keyParts: readonly str
   // which the property test checks by comparing ids made one after another.
   return new ObjectId(idBytes);
 }
-
-/** Scratch space of `deterministicObjectId` (each worker thread has its own module instance). */
-const idBytes = Buffer.alloc(12);
 
 /** The text hashed for a key (exported for its tests). */
 export function keyDigestInput(collection: string, keyParts: readonly string[]): string {
