@@ -4,13 +4,14 @@
  * The importer's live heap is small and flat (20-75 MB measured at 1M and 4M lines and 50,000
  * small files), but it allocates fast, and then V8 lets the old space grow to up to 4x what
  * survived before it collects again: peak RSS 220-240 MB for a live heap of 25-75 MB. A growing
- * factor of 1.5 keeps `verify` at 1M lines at ~160 MB for the same CPU (measured with
- * `npm run bench`; README "Performance"). V8 reads the flag at every full collection, so setting
- * it after start-up takes effect from the first one.
+ * factor of 1.5 keeps `verify` at 1M lines at ~160 MB, for a few per cent more CPU in full
+ * collections (75 % halved that cost but put the 50,000-small-files re-run over 200 MB; measured
+ * with `npm run bench` and `--trace-gc`, README "Performance"). V8 reads the flag at every full
+ * collection, so setting it after start-up takes effect from the first one.
  *
  * Only the CLI sets it (never the programmatic API: an embedding process tunes its own heap), and
- * never over an operator's own choice of heap flags (`node --heap-growing-percent=...`,
- * `NODE_OPTIONS`).
+ * never over an operator's own choice of heap flags (`node --heap-growing-percent=...` on the
+ * command line, or `--max-old-space-size` in `NODE_OPTIONS`, which takes no growing percent).
  */
 import { setFlagsFromString } from 'node:v8';
 
